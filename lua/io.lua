@@ -1,0 +1,317 @@
+-- byte_span, ip, stream, system, json: Lua faces over the raw primitives.
+--
+-- Every function checks its arguments and turns a raw FAIL into an error value naming the
+-- function, the reason and the code, so that no mlua conversion error reaches a script.
+
+local RAW, S = ...
+local E, B, J, SYS = RAW.io, RAW.byte_span, RAW.json, RAW.system
+local raise, arg_error, check, io_op = S.raise, S.arg_error, S.check, S.io_op
+local setmetatable, getmetatable, type, rawequal, select, tostring, format =
+  setmetatable, getmetatable, type, rawequal, select, tostring, string.format
+local preload = package.preload
+local is_span = B.is
+
+------------------------------------------------------------------------------------------------
+-- byte_span
+
+local span_methods = {}
+local span_names = {
+  'slice', 'copy', 'append', 'find', 'rfind', 'find_first_of', 'find_last_of',
+  'find_first_not_of', 'find_last_not_of', 'starts_with', 'ends_with', 'trimmed',
+}
+for _, name in ipairs(span_names) do
+  local raw = B[name]
+  local what = 'byte_span:' .. name
+  span_methods[name] = function(self, ...)
+    if not is_span(self) then arg_error(what, 1, 'byte_span', self) end
+    return check(what, raw(self, ...))
+  end
+end
+span_methods.tostring = function(self)
+  if not is_span(self) then arg_error('byte_span:tostring', 1, 'byte_span', self) end
+  return tostring(self)
+end
+
+local B_get, B_set, B_capacity = B.get, B.set, B.capacity
+S.byte_span_meta = {
+  index = function(self, k)
+    if type(k) == 'number' then return (check('byte_span[]', B_get(self, k))) end
+    if k == 'capacity' then return B_capacity(self) end
+    return span_methods[k]
+  end,
+  newindex = function(self, k, v)
+    if type(k) == 'number' then
+      check('byte_span[]=', B_set(self, k, v))
+      return
+    end
+    raise('EINVAL', 'byte_span', format('cannot set field %q', tostring(k)))
+  end,
+}
+
+local byte_span = {}
+function byte_span.new(len, cap)
+  return (check('byte_span.new', B.new(len, cap)))
+end
+function byte_span.append(...)
+  local first = ...
+  if is_span(first) then return span_methods.append(...) end
+  return span_methods.append(byte_span.new(0), ...)
+end
+-- byte_span.from('text'): a span holding a copy of a string (luacell extension).
+function byte_span.from(s)
+  if type(s) ~= 'string' then arg_error('byte_span.from', 1, 'string', s) end
+  return B.from(s)
+end
+_G.byte_span = byte_span
+preload['byte_span'] = function() return byte_span end
+
+------------------------------------------------------------------------------------------------
+-- Streams: any object with read_some/write_some.
+
+local H <const> = 1  -- slot of the raw handle in IO objects
+
+local E_read, E_write, E_close, E_is_open = E.read, E.write, E.close, E.is_open
+
+local function handle(self, what)
+  local h = type(self) == 'table' and self[H]
+  if not h then raise('EINVAL', what, 'bad self (an IO object expected)') end
+  return h
+end
+
+local function read_some(what)
+  return function(self, buf)
+    local h = handle(self, what)
+    if not is_span(buf) then arg_error(what, 1, 'byte_span', buf) end
+    return io_op(what, E_read, h, buf)
+  end
+end
+
+local function write_some(what)
+  return function(self, buf)
+    local h = handle(self, what)
+    if not (is_span(buf) or type(buf) == 'string') then arg_error(what, 1, 'byte_span or string', buf) end
+    return io_op(what, E_write, h, buf)
+  end
+end
+
+local stream = {}
+
+function stream.read_all(io, buf)
+  if type(io) ~= 'table' or type(io.read_some) ~= 'function' then arg_error('stream.read_all', 1, 'stream', io) end
+  if not is_span(buf) then arg_error('stream.read_all', 2, 'byte_span', buf) end
+  local total, len = 0, #buf
+  while total < len do
+    local rest = total == 0 and buf or buf:slice(total + 1, len)
+    total = total + io:read_some(rest)
+  end
+  return total
+end
+
+function stream.write_all(io, buf)
+  if type(io) ~= 'table' or type(io.write_some) ~= 'function' then arg_error('stream.write_all', 1, 'stream', io) end
+  if type(buf) == 'string' then
+    buf = byte_span.from(buf)
+  elseif not is_span(buf) then
+    arg_error('stream.write_all', 2, 'byte_span or string', buf)
+  end
+  local total, len = 0, #buf
+  while total < len do
+    local rest = total == 0 and buf or buf:slice(total + 1, len)
+    total = total + io:write_some(rest)
+  end
+  return total
+end
+
+preload['stream'] = function() return stream end
+
+------------------------------------------------------------------------------------------------
+-- ip
+
+local address_mt = { __name = 'ip.address', __metatable = 'ip.address' }
+address_mt.__index = function(a, k)
+  if k == 'is_v4' then return not a.v6 end
+  if k == 'is_v6' then return a.v6 end
+  if k == 'to_string' then return function(self) return self.text end end
+  return nil
+end
+address_mt.__tostring = function(a) return a.text end
+address_mt.__eq = function(a, b) return a.text == b.text end
+
+local function new_address(text, v6)
+  return setmetatable({ text = text, v6 = v6 }, address_mt)
+end
+
+local address = {}
+function address.new(s)
+  if s == nil then return new_address('0.0.0.0', false) end
+  if type(s) ~= 'string' then arg_error('ip.address.new', 1, 'string', s) end
+  return new_address(check('ip.address.new', E.parse_address(s)))
+end
+function address.loopback_v4() return new_address('127.0.0.1', false) end
+function address.loopback_v6() return new_address('::1', true) end
+function address.any_v4() return new_address('0.0.0.0', false) end
+function address.any_v6() return new_address('::', true) end
+function address.broadcast_v4() return new_address('255.255.255.255', false) end
+
+-- An address argument: an ip.address or a string.
+local function addr_arg(what, n, a)
+  if getmetatable(a) == 'ip.address' then return a.text, a.v6 end
+  if type(a) == 'string' then return check(what, E.parse_address(a)) end
+  arg_error(what, n, 'ip.address or string', a)
+end
+
+local function port_arg(what, n, p)
+  if math.type(p) ~= 'integer' then
+    if type(p) == 'number' and p == math.floor(p) then return math.tointeger(p) end
+    arg_error(what, n, 'integer port', p)
+  end
+  return p
+end
+
+local function common_methods(kind, methods)
+  local function open_handle(self, what)
+    local h = self[H]
+    if not h then raise('EBADF', what, 'the ' .. kind .. ' is not open') end
+    return h
+  end
+  function methods.open(self, family)
+    local what = kind .. ':open'
+    if self[H] then raise('EISCONN', what, 'the ' .. kind .. ' is already open') end
+    if getmetatable(family) == 'ip.address' then family = family.v6 and 'v6' or 'v4' end
+    if family ~= 'v4' and family ~= 'v6' then arg_error(what, 1, "'v4', 'v6' or an ip.address", family) end
+    self[H] = check(what, E.tcp_open(family))
+  end
+  function methods.bind(self, addr, port)
+    local what = kind .. ':bind'
+    local text, v6 = addr_arg(what, 1, addr)
+    port = port_arg(what, 2, port)
+    if not self[H] then methods.open(self, v6 and 'v6' or 'v4') end
+    check(what, E.bind(self[H], text, port))
+  end
+  function methods.set_option(self, name, value)
+    local what = kind .. ':set_option'
+    if type(name) ~= 'string' then arg_error(what, 1, 'option name', name) end
+    check(what, E.set_option(open_handle(self, what), name, value))
+  end
+  function methods.close(self)
+    local what = kind .. ':close'
+    local h = open_handle(self, what)
+    self[H] = false
+    check(what, E_close(h))
+  end
+  return open_handle
+end
+
+local function endpoint_index(kind, methods, open_handle)
+  return function(self, k)
+    local m = methods[k]
+    if m then return m end
+    if k == 'is_open' then return self[H] ~= false and E_is_open(self[H]) end
+    if k == 'local_port' or k == 'local_address' then
+      local what = kind .. '.' .. k
+      local text, port = check(what, E.local_endpoint(open_handle(self, what)))
+      if k == 'local_port' then return port end
+      return address.new(text)
+    end
+    if k == 'remote_port' or k == 'remote_address' then
+      local what = kind .. '.' .. k
+      local text, port = check(what, E.remote_endpoint(open_handle(self, what)))
+      if k == 'remote_port' then return port end
+      return address.new(text)
+    end
+    return nil
+  end
+end
+
+-- tcp.socket
+local socket_methods = {}
+local socket_mt = { __name = 'ip.tcp.socket' }
+local socket_open = common_methods('ip.tcp.socket', socket_methods)
+socket_mt.__index = endpoint_index('ip.tcp.socket', socket_methods, socket_open)
+
+local function new_socket(h)
+  return setmetatable({ [H] = h or false }, socket_mt)
+end
+
+function socket_methods.connect(self, addr, port)
+  local what = 'ip.tcp.socket:connect'
+  local text, v6 = addr_arg(what, 1, addr)
+  port = port_arg(what, 2, port)
+  if not self[H] then socket_methods.open(self, v6 and 'v6' or 'v4') end
+  io_op(what, E.connect, self[H], text, port)
+end
+
+socket_methods.read_some = read_some('ip.tcp.socket:read_some')
+socket_methods.write_some = write_some('ip.tcp.socket:write_some')
+
+function socket_methods.shutdown(self, how)
+  local what = 'ip.tcp.socket:shutdown'
+  check(what, E.shutdown(socket_open(self, what), how))
+end
+
+-- tcp.acceptor
+local acceptor_methods = {}
+local acceptor_mt = { __name = 'ip.tcp.acceptor' }
+local acceptor_open = common_methods('ip.tcp.acceptor', acceptor_methods)
+acceptor_mt.__index = endpoint_index('ip.tcp.acceptor', acceptor_methods, acceptor_open)
+
+function acceptor_methods.listen(self, backlog)
+  local what = 'ip.tcp.acceptor:listen'
+  if backlog ~= nil and math.type(backlog) ~= 'integer' then arg_error(what, 1, 'integer', backlog) end
+  check(what, E.listen(acceptor_open(self, what), backlog))
+end
+
+function acceptor_methods.accept(self)
+  local what = 'ip.tcp.acceptor:accept'
+  return new_socket(io_op(what, E.accept, acceptor_open(self, what)))
+end
+
+local ip = {
+  address = address,
+  tcp = {
+    socket = { new = function() return new_socket() end },
+    acceptor = { new = function() return setmetatable({ [H] = false }, acceptor_mt) end },
+  },
+}
+preload['ip'] = function() return ip end
+
+------------------------------------------------------------------------------------------------
+-- system
+
+local system = { arguments = SYS.arguments, environment = SYS.environment }
+
+function system.exit(code)
+  check('system.exit', SYS.exit(code))
+end
+
+local stdio_mt = { __name = 'system.stdio' }
+local function stdio(n, name)
+  local methods = {}
+  if n == 0 then
+    methods.read_some = read_some('system.' .. name .. ':read_some')
+  else
+    methods.write_some = write_some('system.' .. name .. ':write_some')
+  end
+  return setmetatable({ [H] = check('system.' .. name, E.stdio(n)) }, { __index = methods, __name = 'system.' .. name })
+end
+-- Built on first use, so a script that never touches them holds no extra descriptors.
+setmetatable(system, {
+  __index = function(t, k)
+    local v
+    if k == 'in_' then v = stdio(0, 'in_')
+    elseif k == 'out' then v = stdio(1, 'out')
+    elseif k == 'err' then v = stdio(2, 'err')
+    else return nil end
+    rawset(t, k, v)
+    return v
+  end,
+})
+preload['system'] = function() return system end
+
+------------------------------------------------------------------------------------------------
+-- json
+
+local json = { null = J.null, array_mt = J.array_mt }
+function json.encode(v) return (check('json.encode', J.encode(v))) end
+function json.decode(s) return (check('json.decode', J.decode(s))) end
+preload['json'] = function() return json end

@@ -1,0 +1,687 @@
+-- The fiber scheduler, fibers, scopes, errors, and the coroutine wrappers.
+--
+-- Trust zone: runs inside the VM it schedules. Its state lives in upvalues that scripts cannot
+-- reach without `debug` (sandboxed actors do not get `debug`).
+--
+-- A fiber is a Lua coroutine plus a record (the table `spawn` returns). A fiber suspends by
+-- yielding the private SUSPEND sentinel after registering itself where it will be woken from
+-- (an op id in OPS, a wait queue, the ready queue). The loop in `run` resumes ready fibers in
+-- FIFO order and, between rounds, collects finished IO from the engine.
+--
+-- Wake protocol: whoever wakes a fiber stores (code, value) in rec[WCODE], rec[WVAL] and posts
+-- it. code == nil is success; 'interrupted' means the wait was cancelled by an interruption;
+-- anything else is an error code (errno name, 'EOF').
+
+local RAW, S = ...
+local E = RAW.io
+
+local raw_create, raw_resume, raw_yield = coroutine.create, coroutine.resume, coroutine.yield
+local raw_status, raw_running, raw_close = coroutine.status, coroutine.running, coroutine.close
+local raw_isyieldable = coroutine.isyieldable
+local traceback, getinfo = debug.traceback, debug.getinfo
+local type, select, error, setmetatable, getmetatable = type, select, error, setmetatable, getmetatable
+local tostring, xpcall, pcall, rawequal, rawget = tostring, xpcall, pcall, rawequal, rawget
+local pack, unpack = table.pack, table.unpack
+local format = string.format
+local stderr = io.stderr
+local E_wait, E_cancel = E.wait, E.cancel
+local FAIL = RAW.FAIL
+local describe, note_panic = RAW.describe, RAW.note_panic
+
+------------------------------------------------------------------------------------------------
+-- Errors: tables with a stable `code` and one line of `message`.
+
+local error_mt = { __name = 'luacell.error' }
+error_mt.__index = error_mt
+error_mt.__tostring = function(e) return e.message end
+
+-- new_error('EINVAL', 'fiber:join', 'the fiber is detached') ->
+--   "fiber:join: the fiber is detached (EINVAL)"
+local function new_error(code, what, detail)
+  local message
+  if detail == nil or detail == '' then detail = describe(code) end
+  if what then
+    message = format('%s: %s (%s)', what, detail, code)
+  else
+    message = format('%s (%s)', detail, code)
+  end
+  return setmetatable({ code = code, message = message }, error_mt)
+end
+
+local function raise(code, what, detail)
+  error(new_error(code, what, detail), 0)
+end
+
+local INTERRUPTED = setmetatable({ code = 'interrupted', message = 'fiber interrupted' }, error_mt)
+
+local function is_interrupted(e)
+  return rawequal(e, INTERRUPTED)
+end
+
+-- Raw primitives answer FAIL, code, detail for a user error; `check` raises it.
+local function check(what, a, ...)
+  if rawequal(a, FAIL) then raise((...), what, (select(2, ...))) end
+  return a, ...
+end
+
+local function arg_error(what, n, expected, got)
+  raise('EINVAL', what, format('bad argument #%d (%s expected, got %s)', n, expected, type(got)))
+end
+
+S.error_mt, S.new_error, S.raise, S.check, S.arg_error = error_mt, new_error, raise, check, arg_error
+S.INTERRUPTED = INTERRUPTED
+
+------------------------------------------------------------------------------------------------
+-- Fiber records. Internal state sits in array slots (fast, and invisible to `f.name` lookups).
+
+local CO <const> = 1        -- the coroutine
+local FN <const> = 2        -- the function to run
+local DONE <const> = 3      -- nil, or OK/FAILED/CAUGHT (how it ended)
+local RESULTS <const> = 4   -- packed return values
+local ERR <const> = 5       -- the error it died with
+local JOIN <const> = 6      -- nil: joinable; 'joining' | 'joined' | 'detached'
+local JOINER <const> = 7    -- the fiber waiting in join
+local INTR <const> = 8      -- interruption requested
+local NOINTR <const> = 9    -- disable_interruption depth
+local NOSUSP <const> = 10   -- forbid_suspend depth
+local WAITING <const> = 11  -- op id (number) or canceller (function) while interruptibly parked
+local WCODE <const> = 12    -- wake code
+local WVAL <const> = 13     -- wake value
+local SCOPES <const> = 14   -- stack of cleanup-handler lists (index 1: the fiber's root scope)
+local LOCAL <const> = 15    -- this_fiber.local_
+local ID <const> = 16       -- this_fiber.id
+local MAIN <const> = 17     -- true for the main fiber
+local TB <const> = 18       -- traceback of the last error seen by the message handler
+local TBERR <const> = 19    -- the error that traceback belongs to
+local CAUGHT_FLAG <const> = 20 -- interruption_caught, set by join
+
+local OK <const>, FAILED <const>, CAUGHT <const> = 1, 2, 3
+
+local SUSPEND = setmetatable({}, { __name = 'luacell.suspend' })
+
+-- Ready queue: a FIFO over an array.
+local Q, head, tail = {}, 1, 1
+local current = nil          -- the record of the running fiber
+local OPS = {}               -- op id -> record of the fiber waiting for it
+local npending = 0           -- ops in flight
+local OUT = {}               -- scratch for E.wait
+local halted = false         -- the VM stopped (main fiber panic, failed cleanup)
+local exit_status = 0
+local next_id = 0
+local FIBER_CO = setmetatable({}, { __mode = 'k' })  -- fiber coroutine -> record
+local PARKED_CO = setmetatable({}, { __mode = 'k' }) -- user coroutines suspended for their fiber
+
+local function post(rec)
+  Q[tail] = rec
+  tail = tail + 1
+end
+
+local function vm_address()
+  return format('%p', OUT)
+end
+
+local function print_panic(rec, err)
+  local msg = tostring(err)
+  local tb = (rec[TBERR] ~= nil and rawequal(rec[TBERR], err)) and rec[TB] or 'stack traceback:\n\t[C]: in ?'
+  if rec[MAIN] then
+    stderr:write(format("Main fiber from VM %s panicked: '%s'\n%s\n", vm_address(), msg, tb))
+  else
+    stderr:write(format("Fiber %s panicked: '%s'\n%s\n", format('%p', rec), msg, tb))
+  end
+  note_panic()
+  exit_status = 1
+end
+
+-- The message handler of every fiber body and scope: keeps the traceback of where an error
+-- was raised (not where a scope re-raised it).
+local function msgh(err)
+  local rec = current
+  if rec ~= nil and not is_interrupted(err) and not rawequal(rec[TBERR], err) then
+    rec[TBERR] = err
+    rec[TB] = traceback(nil, 2)
+  end
+  return err
+end
+
+-- Stops the VM from inside a fiber: the loop in `run` sees `halted` and returns.
+local function halt()
+  halted = true
+  raw_yield(SUSPEND)
+end
+
+-- Runs a list of cleanup handlers, last pushed first, with interruption disabled. A handler
+-- that fails ends the VM (as in Emilua): its fiber's invariants can no longer be trusted.
+local function run_cleanups(rec, list)
+  if list == nil then return end
+  rec[NOINTR] = rec[NOINTR] + 1
+  for i = #list, 1, -1 do
+    local h = list[i]
+    list[i] = nil
+    local ok, err = xpcall(h, msgh)
+    if not ok then
+      stderr:write(format("Fiber %s panicked in a scope cleanup handler: '%s'\n%s\n",
+        format('%p', rec), tostring(err), rec[TB] or ''))
+      note_panic()
+      exit_status = 1
+      halt()
+    end
+  end
+  rec[NOINTR] = rec[NOINTR] - 1
+end
+
+local function finish(rec, ok, ...)
+  local scopes = rec[SCOPES]
+  if scopes then run_cleanups(rec, scopes[1]) end
+  local err
+  if ok then
+    rec[DONE] = OK
+    if select('#', ...) > 0 then rec[RESULTS] = pack(...) end
+  else
+    err = ...
+    if is_interrupted(err) then
+      rec[DONE] = CAUGHT
+    else
+      rec[DONE] = FAILED
+      rec[ERR] = err
+    end
+  end
+  rec[WAITING] = nil
+  local joiner = rec[JOINER]
+  if joiner then
+    rec[JOINER] = nil
+    joiner[WAITING] = nil
+    post(joiner)
+  end
+  if rec[MAIN] then
+    if rec[DONE] == FAILED then
+      print_panic(rec, err)
+      halted = true
+    end
+  elseif rec[DONE] == FAILED and rec[JOIN] == 'detached' then
+    print_panic(rec, err)
+  end
+end
+
+local function fiber_body(rec)
+  return finish(rec, xpcall(rec[FN], msgh))
+end
+
+local fiber_mt = { __name = 'fiber', __metatable = 'fiber' }
+local fiber_methods = {}
+
+-- A fiber whose handle is collected unjoined behaves as detached: its panic is printed then.
+fiber_mt.__gc = function(rec)
+  if rec[DONE] == FAILED and rec[JOIN] == nil then
+    print_panic(rec, rec[ERR])
+  end
+end
+
+local function new_record(f, main)
+  local rec = setmetatable({ false, f, nil, nil, nil, nil, nil, false, 0, 0 }, fiber_mt)
+  local co = raw_create(fiber_body)
+  rec[CO] = co
+  FIBER_CO[co] = rec
+  if main then rec[MAIN] = true end
+  return rec
+end
+
+function spawn(f)
+  if type(f) ~= 'function' then arg_error('spawn', 1, 'function', f) end
+  local rec = new_record(f)
+  post(rec)
+  return rec
+end
+
+------------------------------------------------------------------------------------------------
+-- Suspension.
+
+-- Checks made at every suspending call, before anything is started: a pending interruption is
+-- raised (an interruption point), and suspending inside forbid_suspend is refused.
+local function enter(rec, what)
+  if rec[NOSUSP] > 0 then
+    raise('EPERM', what, 'the fiber is inside a forbid_suspend block')
+  end
+  if rec[INTR] and rec[NOINTR] == 0 then
+    error(INTERRUPTED, 0)
+  end
+end
+
+local function wake_values(rec)
+  local code, value = rec[WCODE], rec[WVAL]
+  rec[WCODE], rec[WVAL] = nil, nil
+  return code, value
+end
+
+-- Parks the running fiber until something posts it; returns (code, value).
+local function park(rec)
+  raw_yield(SUSPEND)
+  return wake_values(rec)
+end
+
+-- Waits for a started op: `id` from a raw primitive. Returns its value or raises its error.
+local function await(what, id, value)
+  local rec = current
+  if id == false then
+    -- Finished at once: still give other fibers a turn (post semantics), which keeps a fiber
+    -- on an always-ready socket from starving the rest.
+    post(rec)
+    raw_yield(SUSPEND)
+    rec[WCODE], rec[WVAL] = nil, nil
+    return value
+  end
+  OPS[id] = rec
+  npending = npending + 1
+  rec[WAITING] = id
+  raw_yield(SUSPEND)
+  local code, v = rec[WCODE], rec[WVAL]
+  rec[WCODE], rec[WVAL] = nil, nil
+  if code == nil then return v end
+  if code == 'ECANCELED' and rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
+  raise(code, what)
+end
+
+-- Starts an op through a raw primitive and waits for it: the common shape of every IO call.
+local function io_op(what, start, ...)
+  local rec = current
+  enter(rec, what)
+  return await(what, check(what, start(...)))
+end
+
+-- Parks the running fiber interruptibly on a wait queue. `cancel(rec)` must remove it from the
+-- queue and return true if it was still there (so the interruption wins), false if it was
+-- already woken (so the wake-up, and whatever it carries, is kept).
+local function park_interruptible(rec, cancel)
+  rec[WAITING] = cancel
+  raw_yield(SUSPEND)
+  rec[WAITING] = nil
+  return wake_values(rec)
+end
+
+local function wake(rec, code, value)
+  rec[WAITING] = nil
+  rec[WCODE], rec[WVAL] = code, value
+  post(rec)
+end
+
+local function cancel_wait(rec)
+  local w = rec[WAITING]
+  if w == nil then return end
+  if type(w) == 'number' then
+    E_cancel(w)  -- its completion (ECANCELED or the real result) wakes the fiber
+  elseif w(rec) then
+    rec[WAITING] = nil
+    rec[WCODE] = 'interrupted'
+    post(rec)
+  end
+end
+
+S.enter, S.park, S.park_interruptible, S.wake, S.await, S.io_op = enter, park, park_interruptible, wake, await, io_op
+S.post = post
+S.check_suspend = function(rec, what)
+  if rec[NOSUSP] > 0 then raise('EPERM', what, 'the fiber is inside a forbid_suspend block') end
+end
+S.current = function() return current end
+S.WAITING = WAITING
+
+------------------------------------------------------------------------------------------------
+-- Fiber handles.
+
+function fiber_methods.join(f)
+  local what = 'fiber:join'
+  if getmetatable(f) ~= 'fiber' then arg_error(what, 1, 'fiber', f) end
+  local rec = current
+  if rawequal(f, rec) then raise('EDEADLK', what, 'a fiber cannot join itself') end
+  if f[JOIN] ~= nil then
+    raise('EINVAL', what, 'the fiber is ' .. (f[JOIN] == 'joining' and 'being joined' or f[JOIN]))
+  end
+  enter(rec, what)
+  if not f[DONE] then
+    f[JOIN] = 'joining'
+    f[JOINER] = rec
+    local code = park_interruptible(rec, function()
+      f[JOINER] = nil
+      f[JOIN] = nil
+      return true
+    end)
+    if code == 'interrupted' then error(INTERRUPTED, 0) end
+  end
+  f[JOIN] = 'joined'
+  local how = f[DONE]
+  if how == FAILED then
+    f[CAUGHT_FLAG] = false
+    error(f[ERR], 0)
+  elseif how == CAUGHT then
+    f[CAUGHT_FLAG] = true
+    return
+  end
+  f[CAUGHT_FLAG] = false
+  local r = f[RESULTS]
+  if r then return unpack(r, 1, r.n) end
+end
+
+function fiber_methods.detach(f)
+  local what = 'fiber:detach'
+  if getmetatable(f) ~= 'fiber' then arg_error(what, 1, 'fiber', f) end
+  if f[JOIN] ~= nil then raise('EINVAL', what, 'the fiber is not joinable') end
+  f[JOIN] = 'detached'
+  if f[DONE] == FAILED then print_panic(f, f[ERR]) end
+end
+
+function fiber_methods.interrupt(f)
+  if getmetatable(f) ~= 'fiber' then arg_error('fiber:interrupt', 1, 'fiber', f) end
+  if f[DONE] or f[INTR] then return end
+  f[INTR] = true
+  if f[NOINTR] == 0 and not rawequal(f, current) then cancel_wait(f) end
+end
+
+fiber_mt.__index = function(f, k)
+  local m = fiber_methods[k]
+  if m then return m end
+  if k == 'joinable' then
+    return f[JOIN] == nil
+  elseif k == 'interruption_caught' then
+    local c = f[CAUGHT_FLAG]
+    if c == nil then
+      raise('EINVAL', 'fiber.interruption_caught', 'only known after the fiber was joined')
+    end
+    return c
+  end
+  return nil
+end
+fiber_mt.__tostring = function(f) return format('fiber: %p', f) end
+
+------------------------------------------------------------------------------------------------
+-- this_fiber
+
+local this_fiber_fns = {}
+
+function this_fiber_fns.yield()
+  local rec = current
+  enter(rec, 'this_fiber.yield')
+  post(rec)
+  raw_yield(SUSPEND)
+  if rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
+end
+
+function this_fiber_fns.disable_interruption()
+  local rec = current
+  rec[NOINTR] = rec[NOINTR] + 1
+end
+
+function this_fiber_fns.restore_interruption()
+  local rec = current
+  if rec[NOINTR] == 0 then
+    raise('EPERM', 'this_fiber.restore_interruption', 'interruption is not disabled')
+  end
+  rec[NOINTR] = rec[NOINTR] - 1
+end
+
+function this_fiber_fns.forbid_suspend()
+  local rec = current
+  rec[NOSUSP] = rec[NOSUSP] + 1
+end
+
+function this_fiber_fns.allow_suspend()
+  local rec = current
+  if rec[NOSUSP] == 0 then
+    raise('EPERM', 'this_fiber.allow_suspend', 'suspension is not forbidden')
+  end
+  rec[NOSUSP] = rec[NOSUSP] - 1
+end
+
+this_fiber = setmetatable({}, {
+  __name = 'this_fiber',
+  __index = function(_, k)
+    local f = this_fiber_fns[k]
+    if f then return f end
+    local rec = current
+    if k == 'id' then
+      local id = rec[ID]
+      if id == nil then
+        next_id = next_id + 1
+        id = next_id
+        rec[ID] = id
+      end
+      return id
+    elseif k == 'is_main' then
+      return rec[MAIN] == true
+    elseif k == 'local_' then
+      local t = rec[LOCAL]
+      if t == nil then
+        t = {}
+        rec[LOCAL] = t
+      end
+      return t
+    end
+    return nil
+  end,
+  __newindex = function(_, k)
+    raise('EINVAL', 'this_fiber', format('field %q is read-only', tostring(k)))
+  end,
+})
+
+------------------------------------------------------------------------------------------------
+-- Scopes
+
+local function scopes_of(rec)
+  local s = rec[SCOPES]
+  if s == nil then
+    s = { {} }
+    rec[SCOPES] = s
+  end
+  return s
+end
+
+local function scope_exit(rec, scopes, depth, ok, ...)
+  local list = scopes[depth]
+  scopes[depth] = nil
+  run_cleanups(rec, list)
+  if ok then return ... end
+  error((...), 0)
+end
+
+function scope(f, ...)
+  if type(f) ~= 'function' then arg_error('scope', 1, 'function', f) end
+  local rec = current
+  local scopes = scopes_of(rec)
+  local depth = #scopes + 1
+  scopes[depth] = {}
+  return scope_exit(rec, scopes, depth, xpcall(f, msgh, ...))
+end
+
+function scope_cleanup_push(h)
+  if type(h) ~= 'function' then arg_error('scope_cleanup_push', 1, 'function', h) end
+  local scopes = scopes_of(current)
+  local list = scopes[#scopes]
+  list[#list + 1] = h
+end
+
+function scope_cleanup_pop(run_it)
+  local scopes = scopes_of(current)
+  local list = scopes[#scopes]
+  local n = #list
+  if n == 0 then
+    raise('EINVAL', 'scope_cleanup_pop', 'no cleanup handler was pushed in this scope')
+  end
+  local h = list[n]
+  list[n] = nil
+  if run_it ~= false then
+    local rec = current
+    rec[NOINTR] = rec[NOINTR] + 1
+    local ok, err = pcall(h)
+    rec[NOINTR] = rec[NOINTR] - 1
+    if not ok then error(err, 0) end
+  end
+end
+
+------------------------------------------------------------------------------------------------
+-- User coroutines stay transparent to fiber suspension: a suspending call inside a coroutine
+-- yields SUSPEND up through the user's resume, which passes it on to the fiber and resumes the
+-- coroutine when the fiber is woken. The user only ever sees their own yields.
+
+local function resume_result(co, ok, first, ...)
+  if ok and rawequal(first, SUSPEND) then
+    PARKED_CO[co] = true
+    raw_yield(SUSPEND)
+    PARKED_CO[co] = nil
+    return resume_result(co, raw_resume(co))
+  end
+  return ok, first, ...
+end
+
+local function guard(co, what)
+  if FIBER_CO[co] then
+    return format("cannot %s a fiber's own coroutine", what)
+  elseif PARKED_CO[co] then
+    return format('cannot %s a coroutine suspended in a fiber operation', what)
+  end
+end
+
+function coroutine.resume(co, ...)
+  if type(co) == 'thread' then
+    local refusal = guard(co, 'resume')
+    if refusal then return false, refusal end
+  end
+  return resume_result(co, raw_resume(co, ...))
+end
+
+local function wrap_result(co, ok, ...)
+  if ok then return ... end
+  local err = ...
+  if raw_status(co) == 'dead' then raw_close(co) end
+  if type(err) == 'string' then error(err, 2) end
+  error(err, 0)
+end
+
+function coroutine.wrap(f)
+  local co = raw_create(f)
+  return function(...)
+    return wrap_result(co, resume_result(co, raw_resume(co, ...)))
+  end
+end
+
+function coroutine.yield(...)
+  if FIBER_CO[raw_running()] then
+    error('attempt to yield from outside a coroutine', 2)
+  end
+  return raw_yield(...)
+end
+
+function coroutine.isyieldable()
+  return raw_isyieldable() and not FIBER_CO[raw_running()]
+end
+
+function coroutine.close(co)
+  if type(co) == 'thread' then
+    local refusal = guard(co, 'close')
+    if refusal then error(refusal, 2) end
+  end
+  return raw_close(co)
+end
+
+------------------------------------------------------------------------------------------------
+-- Relative modules: require './x' resolves against the requiring file.
+
+local raw_require = require
+local loaded = package.loaded
+
+local function dirname(path)
+  return path:match('^(.*)/[^/]*$') or '.'
+end
+
+local function normalize(path)
+  local parts, absolute = {}, path:sub(1, 1) == '/'
+  for part in path:gmatch('[^/]+') do
+    if part == '..' and #parts > 0 and parts[#parts] ~= '..' then
+      parts[#parts] = nil
+    elseif part ~= '.' then
+      parts[#parts + 1] = part
+    end
+  end
+  local joined = table.concat(parts, '/')
+  if absolute then return '/' .. joined end
+  return joined == '' and '.' or joined
+end
+
+function require(name)
+  if type(name) == 'string' and (name:sub(1, 2) == './' or name:sub(1, 3) == '../') then
+    local info = getinfo(2, 'S')
+    local source = info and info.source or ''
+    local base = source:sub(1, 1) == '@' and dirname(source:sub(2)) or '.'
+    local path = normalize(base .. '/' .. name .. '.lua')
+    local key = '@' .. path
+    local have = loaded[key]
+    if have ~= nil then return have end
+    local chunk, err = loadfile(path, 't')
+    if not chunk then
+      error(format("module '%s' not found: %s", name, err), 2)
+    end
+    local r = chunk(name, path)
+    if r == nil then r = true end
+    if loaded[key] == nil then loaded[key] = r end
+    return loaded[key]
+  end
+  return raw_require(name)
+end
+
+------------------------------------------------------------------------------------------------
+-- The loop.
+
+local function dispatch(n)
+  local out = OUT
+  for i = 1, n * 3, 3 do
+    local id, value, code = out[i], out[i + 1], out[i + 2]
+    out[i], out[i + 1], out[i + 2] = nil, nil, nil
+    local rec = OPS[id]
+    if rec then
+      OPS[id] = nil
+      npending = npending - 1
+      rec[WAITING] = nil
+      rec[WCODE], rec[WVAL] = code, value
+      post(rec)
+    end
+  end
+end
+
+local function run_fibers()
+  while true do
+    -- One round: the fibers ready now, in order. Fibers they wake run in the next round, after
+    -- the engine had a chance to report IO, so a yielding fiber cannot starve IO.
+    local stop = tail
+    while head < stop do
+      local rec = Q[head]
+      Q[head] = nil
+      head = head + 1
+      current = rec
+      local ok, err = raw_resume(rec[CO], rec)
+      if not ok then
+        -- Only the scheduler's own code runs outside the fiber's xpcall.
+        stderr:write(format('luacell: internal error in fiber %p: %s\n', rec, tostring(err)))
+        note_panic()
+        exit_status = 1
+      end
+      if halted then return end
+    end
+    current = nil
+    if head == tail then
+      if npending == 0 then return end
+      local n = check('IO engine', E_wait(true, OUT))
+      dispatch(n)
+    elseif npending > 0 then
+      local n = check('IO engine', E_wait(false, OUT))
+      dispatch(n)
+    end
+  end
+end
+
+-- Runs `chunk` as the main fiber of this VM until no fiber can run any more.
+function S.run(chunk, script)
+  local main = new_record(function() return chunk() end, true)
+  post(main)
+  run_fibers()
+  collectgarbage()
+  collectgarbage()
+  return exit_status
+end
+
+S.vm_address = vm_address

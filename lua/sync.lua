@@ -1,0 +1,270 @@
+-- Synchronisation between fibers of one VM: mutex, recursive_mutex, condition_variable, future.
+--
+-- All wait queues are FIFO. `mutex:lock()` is not an interruption point (as in Emilua): a fiber
+-- interrupted while waiting for a lock still gets it, and the interruption is raised at its
+-- next interruption point. `condition_variable:wait` and `future:get` are interruption points.
+
+local RAW, S = ...
+local raise, arg_error, enter, park, park_interruptible, wake, post =
+  S.raise, S.arg_error, S.enter, S.park, S.park_interruptible, S.wake, S.post
+local current, INTERRUPTED = S.current, S.INTERRUPTED
+local setmetatable, getmetatable, error, rawequal, type = setmetatable, getmetatable, error, rawequal, type
+local preload = package.preload
+
+-- A FIFO queue of fiber records with O(1) removal of any member (for interruption).
+local function queue_new()
+  return { first = 1, last = 0 }
+end
+
+local function queue_push(q, rec)
+  local last = q.last + 1
+  q.last = last
+  q[last] = rec
+  return last
+end
+
+local function queue_pop(q)
+  for i = q.first, q.last do
+    local rec = q[i]
+    q[i] = nil
+    q.first = i + 1
+    if rec then return rec end
+  end
+  return nil
+end
+
+local function queue_remove(q, slot, rec)
+  if q[slot] == rec then
+    q[slot] = nil
+    return true
+  end
+  return false
+end
+
+------------------------------------------------------------------------------------------------
+-- mutex
+
+local mutex_mt = { __name = 'mutex', __metatable = 'mutex' }
+local mutex_methods = {}
+mutex_mt.__index = mutex_methods
+
+local function acquire(m, rec)
+  -- Not an interruption point; only forbid_suspend is checked.
+  if m.owner == nil then
+    m.owner = rec
+    return
+  end
+  local q = m.waiters
+  if q == nil then
+    q = queue_new()
+    m.waiters = q
+  end
+  queue_push(q, rec)
+  park(rec)  -- woken by release, which made us the owner
+end
+
+local function release(m)
+  local q = m.waiters
+  local nxt = q and queue_pop(q)
+  m.owner = nxt
+  if nxt then post(nxt) end
+end
+
+local check_suspend = S.check_suspend
+
+function mutex_methods.lock(m)
+  if getmetatable(m) ~= 'mutex' then arg_error('mutex:lock', 1, 'mutex', m) end
+  local rec = current()
+  if rawequal(m.owner, rec) then raise('EDEADLK', 'mutex:lock', 'the fiber already owns this mutex') end
+  if m.owner ~= nil then check_suspend(rec, 'mutex:lock') end
+  acquire(m, rec)
+end
+
+function mutex_methods.try_lock(m)
+  if getmetatable(m) ~= 'mutex' then arg_error('mutex:try_lock', 1, 'mutex', m) end
+  local rec = current()
+  if rawequal(m.owner, rec) then raise('EDEADLK', 'mutex:try_lock', 'the fiber already owns this mutex') end
+  if m.owner ~= nil then return false end
+  m.owner = rec
+  return true
+end
+
+function mutex_methods.unlock(m)
+  if getmetatable(m) ~= 'mutex' then arg_error('mutex:unlock', 1, 'mutex', m) end
+  if m.owner == nil then raise('EPERM', 'mutex:unlock', 'the mutex is not locked') end
+  if not rawequal(m.owner, current()) then
+    raise('EPERM', 'mutex:unlock', 'the mutex is locked by another fiber')
+  end
+  release(m)
+end
+
+local mutex = {}
+function mutex.new()
+  return setmetatable({}, mutex_mt)
+end
+preload['mutex'] = function() return mutex end
+
+------------------------------------------------------------------------------------------------
+-- recursive_mutex
+
+local rmutex_mt = { __name = 'recursive_mutex', __metatable = 'recursive_mutex' }
+local rmutex_methods = {}
+rmutex_mt.__index = rmutex_methods
+
+function rmutex_methods.lock(m)
+  if getmetatable(m) ~= 'recursive_mutex' then arg_error('recursive_mutex:lock', 1, 'recursive_mutex', m) end
+  local rec = current()
+  if rawequal(m.owner, rec) then
+    m.depth = m.depth + 1
+    return
+  end
+  if m.owner ~= nil then check_suspend(rec, 'recursive_mutex:lock') end
+  acquire(m, rec)
+  m.depth = 1
+end
+
+function rmutex_methods.try_lock(m)
+  if getmetatable(m) ~= 'recursive_mutex' then arg_error('recursive_mutex:try_lock', 1, 'recursive_mutex', m) end
+  local rec = current()
+  if rawequal(m.owner, rec) then
+    m.depth = m.depth + 1
+    return true
+  end
+  if m.owner ~= nil then return false end
+  m.owner, m.depth = rec, 1
+  return true
+end
+
+function rmutex_methods.unlock(m)
+  if getmetatable(m) ~= 'recursive_mutex' then arg_error('recursive_mutex:unlock', 1, 'recursive_mutex', m) end
+  if m.owner == nil then raise('EPERM', 'recursive_mutex:unlock', 'the mutex is not locked') end
+  if not rawequal(m.owner, current()) then
+    raise('EPERM', 'recursive_mutex:unlock', 'the mutex is locked by another fiber')
+  end
+  m.depth = m.depth - 1
+  if m.depth == 0 then
+    release(m)
+    -- the next owner (if any) starts at depth 1
+    if m.owner ~= nil then m.depth = 1 end
+  end
+end
+
+local recursive_mutex = {}
+function recursive_mutex.new()
+  return setmetatable({ depth = 0 }, rmutex_mt)
+end
+preload['recursive_mutex'] = function() return recursive_mutex end
+
+------------------------------------------------------------------------------------------------
+-- condition_variable
+
+local cond_mt = { __name = 'condition_variable', __metatable = 'condition_variable' }
+local cond_methods = {}
+cond_mt.__index = cond_methods
+
+function cond_methods.wait(c, m)
+  local what = 'condition_variable:wait'
+  if getmetatable(c) ~= 'condition_variable' then arg_error(what, 1, 'condition_variable', c) end
+  if getmetatable(m) ~= 'mutex' then arg_error(what, 2, 'mutex', m) end
+  local rec = current()
+  if not rawequal(m.owner, rec) then
+    raise('EPERM', what, 'the fiber does not hold the mutex')
+  end
+  enter(rec, what)
+  local q = c.waiters
+  local slot = queue_push(q, rec)
+  release(m)
+  -- An interruption removes us only while we are still queued: once notified, the wake-up is
+  -- ours and is kept (the interruption waits for the next interruption point), so it never
+  -- swallows a notification meant for another waiter.
+  local code = park_interruptible(rec, function(r) return queue_remove(q, slot, r) end)
+  acquire(m, rec)
+  if code == 'interrupted' then error(INTERRUPTED, 0) end
+end
+
+function cond_methods.notify_one(c)
+  if getmetatable(c) ~= 'condition_variable' then arg_error('condition_variable:notify_one', 1, 'condition_variable', c) end
+  local rec = queue_pop(c.waiters)
+  if rec then wake(rec) end
+end
+
+function cond_methods.notify_all(c)
+  if getmetatable(c) ~= 'condition_variable' then arg_error('condition_variable:notify_all', 1, 'condition_variable', c) end
+  local q = c.waiters
+  local rec = queue_pop(q)
+  while rec do
+    wake(rec)
+    rec = queue_pop(q)
+  end
+end
+
+local condition_variable = {}
+function condition_variable.new()
+  return setmetatable({ waiters = queue_new() }, cond_mt)
+end
+preload['condition_variable'] = function() return condition_variable end
+
+------------------------------------------------------------------------------------------------
+-- future: a promise/future pair over one shared state. Many fibers may wait on one future.
+
+local promise_mt = { __name = 'promise', __metatable = 'promise' }
+local future_mt = { __name = 'future', __metatable = 'future' }
+local promise_methods, future_methods = {}, {}
+promise_mt.__index = promise_methods
+future_mt.__index = future_methods
+
+local function settle(st, ok, v)
+  st.done, st.ok, st.value = true, ok, v
+  local q = st.waiters
+  local rec = queue_pop(q)
+  while rec do
+    wake(rec)
+    rec = queue_pop(q)
+  end
+end
+
+function promise_methods.set_value(p, v)
+  if getmetatable(p) ~= 'promise' then arg_error('promise:set_value', 1, 'promise', p) end
+  local st = p.state
+  if st.done then raise('EINVAL', 'promise:set_value', 'the promise is already satisfied') end
+  settle(st, true, v)
+end
+
+function promise_methods.set_error(p, e)
+  if getmetatable(p) ~= 'promise' then arg_error('promise:set_error', 1, 'promise', p) end
+  if e == nil then raise('EINVAL', 'promise:set_error', 'the error must not be nil') end
+  local st = p.state
+  if st.done then raise('EINVAL', 'promise:set_error', 'the promise is already satisfied') end
+  settle(st, false, e)
+end
+
+-- A promise collected unsatisfied breaks its future: waiters get an EPIPE error.
+promise_mt.__gc = function(p)
+  local st = p.state
+  if not st.done then
+    settle(st, false, S.new_error('EPIPE', 'future:get', 'broken promise (collected before it was satisfied)'))
+  end
+end
+
+function future_methods.get(f)
+  local what = 'future:get'
+  if getmetatable(f) ~= 'future' then arg_error(what, 1, 'future', f) end
+  local st = f.state
+  local rec = current()
+  if not st.done then
+    enter(rec, what)
+    local q = st.waiters
+    local slot = queue_push(q, rec)
+    local code = park_interruptible(rec, function(r) return queue_remove(q, slot, r) end)
+    if code == 'interrupted' then error(INTERRUPTED, 0) end
+  end
+  if st.ok then return st.value end
+  error(st.value, 0)
+end
+
+local future = {}
+function future.new()
+  local st = { waiters = queue_new() }
+  return setmetatable({ state = st }, promise_mt), setmetatable({ state = st }, future_mt)
+end
+preload['future'] = function() return future end

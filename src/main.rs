@@ -1,0 +1,6 @@
+//! The `luacell` binary: argv to a command, errors printed; everything else is in the library.
+
+fn main() {
+    let status = luacell::cli::main(std::env::args_os().collect());
+    std::process::exit(status);
+}

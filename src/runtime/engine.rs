@@ -1,0 +1,272 @@
+//! The IO engine: starts ops on the reactor, runs timers, and hands back finished ops.
+//!
+//! Invariants:
+//! - an op id is in use from its start until its `Finished` is handed out by [`Engine::wait`]
+//!   (or returned at once by a fast path); only then can the id be reused;
+//! - every op owns its buffer until the kernel is done with it (see the reactor), after which the
+//!   buffer returns to a pool, so steady-state IO allocates nothing;
+//! - a descriptor's ops are tracked so that closing it cancels them all.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::reactor::{Backend, Completion, Op, OpId, Output, Reactor, ReactorError, new_reactor};
+use crate::sys::{DroppedTokens, IoFd};
+
+/// Buffers kept for reuse; larger ones are dropped rather than pinned in memory.
+const POOL_MAX_BUFFERS: usize = 256;
+const POOL_MAX_BUFFER_BYTES: usize = 64 * 1024;
+
+/// A finished operation. `sink` is what the starter attached (where read bytes go).
+pub struct Finished<S> {
+    pub id: OpId,
+    pub result: io::Result<FinishedOutput>,
+    pub sink: Option<S>,
+}
+
+/// What a successful operation produced, with the bytes a read brought.
+pub enum FinishedOutput {
+    Read { data: Vec<u8>, n: usize },
+    Wrote(usize),
+    Accepted(OwnedFd),
+    Connected,
+    TimerFired,
+}
+
+/// The result of starting an op.
+pub enum Started<S> {
+    Pending(OpId),
+    Done(Finished<S>),
+}
+
+enum Slot<S> {
+    Free,
+    Timer { seq: u64 },
+    /// A cancelled timer whose `ECANCELED` waits in `ready`; the id stays taken until then, so
+    /// it cannot be reused while the script still expects that answer.
+    TimerCancelled,
+    Io { token: u64, sink: Option<S> },
+}
+
+pub struct Engine<S> {
+    reactor: Box<dyn Reactor>,
+    slots: Vec<Slot<S>>,
+    free: Vec<OpId>,
+    timers: BinaryHeap<Reverse<(Instant, u64, OpId)>>,
+    timer_seq: u64,
+    /// Finished ops waiting for the next `wait` (fired or cancelled timers).
+    ready: Vec<Finished<S>>,
+    /// Ops in flight per descriptor token, for `cancel_fd`.
+    by_fd: HashMap<u64, Vec<OpId>>,
+    pool: Vec<Vec<u8>>,
+    completions: Vec<Completion>,
+    next_token: u64,
+    dropped: DroppedTokens,
+    pending: usize,
+}
+
+impl<S> Engine<S> {
+    /// Makes an engine on the backend `LUACELL_IO` asks for, or the best available.
+    pub fn new(forced: Option<Backend>) -> Result<Self, ReactorError> {
+        Ok(Self {
+            reactor: new_reactor(forced)?,
+            slots: Vec::new(),
+            free: Vec::new(),
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            ready: Vec::new(),
+            by_fd: HashMap::new(),
+            pool: Vec::new(),
+            completions: Vec::new(),
+            next_token: 1,
+            dropped: DroppedTokens::default(),
+            pending: 0,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.reactor.backend()
+    }
+
+    /// Operations started and not yet handed back.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Wraps a descriptor for IO on this engine.
+    pub fn adopt(&mut self, fd: OwnedFd, nonblocking: bool) -> Rc<IoFd> {
+        let token = self.next_token;
+        self.next_token += 1;
+        Rc::new(IoFd::new(fd, token, nonblocking, self.dropped.clone()))
+    }
+
+    /// A buffer of exactly `len` bytes, from the pool when one is free.
+    pub fn buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(len, 0);
+        buf
+    }
+
+    /// Returns a buffer to the pool.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.pool.len() < POOL_MAX_BUFFERS && buf.capacity() <= POOL_MAX_BUFFER_BYTES {
+            self.pool.push(buf);
+        }
+    }
+
+    fn alloc(&mut self, slot: Slot<S>) -> OpId {
+        self.pending += 1;
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                let id = OpId::try_from(self.slots.len()).expect("invariant: fewer than 2^32 ops in flight");
+                self.slots.push(slot);
+                id
+            }
+        }
+    }
+
+    fn release(&mut self, id: OpId) -> Slot<S> {
+        self.pending -= 1;
+        self.free.push(id);
+        std::mem::replace(&mut self.slots[id as usize], Slot::Free)
+    }
+
+    /// Starts a timer that fires after `after`.
+    pub fn start_timer(&mut self, after: Duration) -> OpId {
+        self.timer_seq += 1;
+        let seq = self.timer_seq;
+        let id = self.alloc(Slot::Timer { seq });
+        let deadline = Instant::now().checked_add(after).unwrap_or_else(far_future);
+        self.timers.push(Reverse((deadline, seq, id)));
+        id
+    }
+
+    /// Starts an IO op; `sink` comes back with its `Finished`.
+    pub fn start_io(&mut self, op: Op, sink: Option<S>) -> Started<S> {
+        let token = match &op {
+            Op::Accept { fd } | Op::Connect { fd, .. } | Op::Read { fd, .. } | Op::Write { fd, .. } => fd.token(),
+        };
+        let id = self.alloc(Slot::Io { token, sink });
+        match self.reactor.start(id, op) {
+            None => {
+                self.by_fd.entry(token).or_default().push(id);
+                Started::Pending(id)
+            }
+            Some(done) => Started::Done(self.finish_io(done)),
+        }
+    }
+
+    fn finish_io(&mut self, c: Completion) -> Finished<S> {
+        let sink = match self.release(c.id) {
+            Slot::Io { token, sink } => {
+                if let Some(ids) = self.by_fd.get_mut(&token) {
+                    ids.retain(|&i| i != c.id);
+                    if ids.is_empty() {
+                        self.by_fd.remove(&token);
+                    }
+                }
+                sink
+            }
+            Slot::Free | Slot::Timer { .. } | Slot::TimerCancelled => None,
+        };
+        let result = match c.result {
+            Err(e) => {
+                if let Some(buf) = c.op.into_buffer() {
+                    self.recycle(buf);
+                }
+                Err(e)
+            }
+            Ok(out) => Ok(match (out, c.op) {
+                (Output::Bytes(n), Op::Read { buf, .. }) => FinishedOutput::Read { data: buf, n },
+                (Output::Bytes(n), op) => {
+                    if let Some(buf) = op.into_buffer() {
+                        self.recycle(buf);
+                    }
+                    FinishedOutput::Wrote(n)
+                }
+                (Output::Accepted(fd), _) => FinishedOutput::Accepted(fd),
+                (Output::Connected, _) => FinishedOutput::Connected,
+            }),
+        };
+        Finished { id: c.id, result, sink }
+    }
+
+    /// Cancels `id`. Its `Finished` still arrives through `wait` (with `ECANCELED`, or with
+    /// its real result if it completed first).
+    pub fn cancel(&mut self, id: OpId) {
+        match self.slots.get(id as usize) {
+            Some(Slot::Timer { .. }) => {
+                self.slots[id as usize] = Slot::TimerCancelled;
+                let result = Err(io::Error::from_raw_os_error(libc::ECANCELED));
+                self.ready.push(Finished { id, result, sink: None });
+            }
+            Some(Slot::Io { .. }) => self.reactor.cancel(id),
+            Some(Slot::Free | Slot::TimerCancelled) | None => {}
+        }
+    }
+
+    /// Cancels every op in flight on a descriptor (when the script closes it).
+    pub fn cancel_fd(&mut self, token: u64) {
+        if let Some(ids) = self.by_fd.get(&token) {
+            for id in ids.clone() {
+                self.reactor.cancel(id);
+            }
+        }
+    }
+
+    /// Collects finished ops into `out`; blocks until at least one finishes when `block`.
+    pub fn wait(&mut self, block: bool, out: &mut Vec<Finished<S>>) -> io::Result<()> {
+        let dropped: Vec<u64> = std::mem::take(&mut *self.dropped.borrow_mut());
+        for token in dropped {
+            self.reactor.forget(token);
+        }
+        for f in std::mem::take(&mut self.ready) {
+            self.release(f.id);
+            out.push(f);
+        }
+        let now = Instant::now();
+        let timeout = if !block || !out.is_empty() || self.reactor.has_ready() {
+            Some(Duration::ZERO)
+        } else {
+            self.timers.peek().map(|Reverse((deadline, _, _))| deadline.saturating_duration_since(now))
+        };
+        let mut completions = std::mem::take(&mut self.completions);
+        self.reactor.wait(timeout, &mut completions)?;
+        for c in completions.drain(..) {
+            let f = self.finish_io(c);
+            out.push(f);
+        }
+        self.completions = completions;
+        self.fire_timers(out);
+        Ok(())
+    }
+
+    fn fire_timers(&mut self, out: &mut Vec<Finished<S>>) {
+        let now = Instant::now();
+        while let Some(&Reverse((deadline, seq, id))) = self.timers.peek() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            // A cancelled timer's slot was freed (and maybe reused): match the sequence number.
+            if matches!(self.slots.get(id as usize), Some(Slot::Timer { seq: s }) if *s == seq) {
+                self.release(id);
+                out.push(Finished { id, result: Ok(FinishedOutput::TimerFired), sink: None });
+            }
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    // About 30 years: further than any script waits, and safe from overflow.
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
+}

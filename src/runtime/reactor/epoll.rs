@@ -1,0 +1,301 @@
+//! The epoll backend: readiness-based, edge-triggered, with readiness remembered per descriptor.
+//!
+//! An op first tries its syscall when the descriptor may be ready; on `EAGAIN` it queues behind
+//! the descriptor until epoll reports the edge. A short read or write also clears readiness: on a
+//! stream socket or pipe it means the queue was drained (or the buffer filled) at that moment, and
+//! any later change raises a new edge, so no syscall is wasted on a certain `EAGAIN`.
+//!
+//! Inherited blocking descriptors (stdio) are never switched to non-blocking mode (the file
+//! description is shared with other processes): they are watched level-triggered and each op
+//! runs its syscall once epoll says it will not block. Descriptors epoll refuses (regular files)
+//! are always ready and run at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use socket2::SockRef;
+
+use super::{Backend, Completion, Op, OpId, Output, Reactor, cancelled};
+use crate::sys::{self, IoFd, epoll};
+
+struct Waiting {
+    id: OpId,
+    op: Op,
+}
+
+#[derive(Default)]
+struct FdState {
+    registered: bool,
+    /// epoll refused the descriptor (a regular file): it never blocks.
+    unpollable: bool,
+    /// Level-triggered interest currently armed, for blocking descriptors.
+    armed: u32,
+    read_ready: bool,
+    write_ready: bool,
+    readers: VecDeque<Waiting>,
+    writers: VecDeque<Waiting>,
+}
+
+pub struct EpollReactor {
+    ep: epoll::Epoll,
+    fds: HashMap<u64, FdState>,
+    /// Which descriptor each waiting op queues behind, for cancellation.
+    waiting: HashMap<OpId, u64>,
+    /// Completions produced outside `wait` (cancellations), delivered by the next `wait`.
+    done: Vec<Completion>,
+    events: Vec<epoll::Event>,
+}
+
+enum Attempt {
+    Done(io::Result<Output>),
+    WouldBlock,
+}
+
+impl EpollReactor {
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            ep: epoll::Epoll::new()?,
+            fds: HashMap::new(),
+            waiting: HashMap::new(),
+            done: Vec::new(),
+            events: vec![epoll::empty_event(); 256],
+        })
+    }
+
+    /// Runs the op's syscall once. `Done` carries its result; `WouldBlock` means wait.
+    fn attempt(op: &mut Op) -> (Attempt, bool) {
+        // The bool says whether the descriptor is known drained/full after this attempt.
+        match op {
+            Op::Read { fd, buf } => match sys::read(fd.as_fd_ref(), buf) {
+                // End of stream (0) keeps the descriptor ready: no new edge will ever announce it again.
+                Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n > 0 && n < buf.len()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                Err(e) => (Attempt::Done(Err(e)), false),
+            },
+            Op::Write { fd, buf } => match sys::write(fd.as_fd_ref(), buf) {
+                Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n < buf.len()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                Err(e) => (Attempt::Done(Err(e)), false),
+            },
+            Op::Accept { fd } => match SockRef::from(&**fd).accept() {
+                Ok((sock, _peer)) => {
+                    let made = sock.set_nonblocking(true).map(|()| Output::Accepted(sock.into()));
+                    (Attempt::Done(made), false)
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.raw_os_error() == Some(libc::ECONNABORTED) =>
+                {
+                    (Attempt::WouldBlock, false)
+                }
+                Err(e) => (Attempt::Done(Err(e)), false),
+            },
+            Op::Connect { fd, addr, started } => {
+                let sock = SockRef::from(&**fd);
+                if !*started {
+                    *started = true;
+                    match sock.connect(addr) {
+                        Ok(()) => (Attempt::Done(Ok(Output::Connected)), false),
+                        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => (Attempt::WouldBlock, true),
+                        Err(e) => (Attempt::Done(Err(e)), false),
+                    }
+                } else {
+                    match sock.take_error() {
+                        Ok(None) => (Attempt::Done(Ok(Output::Connected)), false),
+                        Ok(Some(e)) | Err(e) => (Attempt::Done(Err(e)), false),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers a descriptor the first time an op must wait on it.
+    fn register(ep: &epoll::Epoll, fd: &IoFd, st: &mut FdState) {
+        if st.registered || st.unpollable {
+            return;
+        }
+        let events = if fd.is_nonblocking() { epoll::READABLE | epoll::WRITABLE | epoll::EDGE } else { 0 };
+        match ep.add(fd.raw(), events, fd.token()) {
+            Ok(()) => st.registered = true,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => st.unpollable = true,
+            // Any other refusal (ENOMEM, ENOSPC for max_user_watches) fails the ops that wait.
+            Err(_) => st.unpollable = true,
+        }
+    }
+
+    /// Re-arms the level-triggered interest of a blocking descriptor to what its queues need.
+    fn rearm(ep: &epoll::Epoll, fd: &IoFd, st: &mut FdState) {
+        if fd.is_nonblocking() || st.unpollable || !st.registered {
+            return;
+        }
+        let want = if st.readers.is_empty() { 0 } else { epoll::READABLE }
+            | if st.writers.is_empty() { 0 } else { epoll::WRITABLE };
+        if want != st.armed && ep.modify(fd.raw(), want, fd.token()).is_ok() {
+            st.armed = want;
+        }
+    }
+
+    /// Runs queued ops of one direction while the descriptor stays ready.
+    fn drain(&mut self, token: u64, input: bool, out: &mut Vec<Completion>) {
+        let Some(st) = self.fds.get_mut(&token) else { return };
+        loop {
+            let queue = if input { &mut st.readers } else { &mut st.writers };
+            let Some(mut w) = queue.pop_front() else { break };
+            let blocking = !w.op.fd().is_nonblocking();
+            let (attempt, drained) = Self::attempt(&mut w.op);
+            match attempt {
+                Attempt::Done(result) => {
+                    self.waiting.remove(&w.id);
+                    out.push(Completion { id: w.id, op: w.op, result });
+                    if drained || blocking {
+                        // A blocking descriptor runs one op per readiness report.
+                        if input { st.read_ready = false } else { st.write_ready = false }
+                        if blocking {
+                            break;
+                        }
+                    }
+                }
+                Attempt::WouldBlock => {
+                    let queue = if input { &mut st.readers } else { &mut st.writers };
+                    queue.push_front(w);
+                    if input { st.read_ready = false } else { st.write_ready = false }
+                    break;
+                }
+            }
+            if st.unpollable {
+                continue;
+            }
+            let ready = if input { st.read_ready } else { st.write_ready };
+            if !ready {
+                break;
+            }
+        }
+        if let Some(fd) = st.readers.front().or(st.writers.front()).map(|w| w.op.fd().clone()) {
+            Self::rearm(&self.ep, &fd, st);
+        }
+    }
+}
+
+trait AsFdRef {
+    fn as_fd_ref(&self) -> std::os::fd::BorrowedFd<'_>;
+}
+
+impl AsFdRef for Rc<IoFd> {
+    fn as_fd_ref(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        (**self).as_fd()
+    }
+}
+
+impl Reactor for EpollReactor {
+    fn backend(&self) -> Backend {
+        Backend::Epoll
+    }
+
+    fn start(&mut self, id: OpId, mut op: Op) -> Option<Completion> {
+        let fd = op.fd().clone();
+        let input = op.is_input();
+        let st = self.fds.entry(fd.token()).or_default();
+        let nonblocking = fd.is_nonblocking();
+        let queue_empty = if input { st.readers.is_empty() } else { st.writers.is_empty() };
+        let maybe_ready = !st.registered || if input { st.read_ready } else { st.write_ready };
+        // A blocking descriptor runs its syscall only when epoll said it will not block (or when
+        // epoll cannot watch it at all); a non-blocking one tries whenever it may be ready.
+        let try_now = queue_empty && (st.unpollable || (nonblocking && maybe_ready));
+        if try_now {
+            let (attempt, drained) = Self::attempt(&mut op);
+            match attempt {
+                Attempt::Done(result) => {
+                    if drained && st.registered {
+                        if input { st.read_ready = false } else { st.write_ready = false }
+                    }
+                    return Some(Completion { id, op, result });
+                }
+                Attempt::WouldBlock => {
+                    if input { st.read_ready = false } else { st.write_ready = false }
+                }
+            }
+        }
+        Self::register(&self.ep, &fd, st);
+        if st.unpollable && !try_now {
+            // epoll refused it: run it now, it cannot block for long (regular file).
+            let (attempt, _) = Self::attempt(&mut op);
+            let result = match attempt {
+                Attempt::Done(result) => result,
+                Attempt::WouldBlock => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
+            };
+            return Some(Completion { id, op, result });
+        }
+        let queue = if input { &mut st.readers } else { &mut st.writers };
+        queue.push_back(Waiting { id, op });
+        self.waiting.insert(id, fd.token());
+        Self::rearm(&self.ep, &fd, st);
+        None
+    }
+
+    fn cancel(&mut self, id: OpId) {
+        let Some(token) = self.waiting.remove(&id) else { return };
+        let Some(st) = self.fds.get_mut(&token) else { return };
+        let mut found = None;
+        for queue in [&mut st.readers, &mut st.writers] {
+            if let Some(pos) = queue.iter().position(|w| w.id == id) {
+                found = queue.remove(pos);
+                break;
+            }
+        }
+        if let Some(w) = found {
+            let fd = w.op.fd().clone();
+            self.done.push(Completion { id, op: w.op, result: Err(cancelled()) });
+            Self::rearm(&self.ep, &fd, st);
+        }
+    }
+
+    fn forget(&mut self, token: u64) {
+        // The descriptor is closed, so epoll already dropped it; only our state remains. Ops
+        // cannot be queued here: each holds a reference that keeps the descriptor open.
+        self.fds.remove(&token);
+    }
+
+    fn has_ready(&self) -> bool {
+        !self.done.is_empty()
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>, out: &mut Vec<Completion>) -> io::Result<()> {
+        out.append(&mut self.done);
+        let timeout_ms = if !out.is_empty() {
+            0
+        } else {
+            match timeout {
+                None => -1,
+                // Round up so that a timer never wakes us a hair early and spins.
+                Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
+            }
+        };
+        let n = self.ep.wait(&mut self.events, timeout_ms)?;
+        for i in 0..n {
+            let ev = self.events[i];
+            let (token, bits) = (ev.u64, ev.events);
+            let Some(st) = self.fds.get_mut(&token) else { continue };
+            let input = bits & (epoll::READABLE | epoll::ERROR) != 0;
+            let output = bits & (epoll::WRITABLE | epoll::ERROR) != 0;
+            if input {
+                st.read_ready = true;
+            }
+            if output {
+                st.write_ready = true;
+            }
+            if input {
+                self.drain(token, true, out);
+            }
+            if output {
+                self.drain(token, false, out);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! The raw-kernel layer: the only place (with the io_uring backend) that calls libc directly.
+//!
+//! Trust zone: every process (main, supervisor, sandboxed actor). It owns the thin, audited
+//! wrappers around syscalls that neither `std` nor `socket2` cover (epoll), errno naming, and the
+//! `IoFd` handle that ties an owned descriptor to its reactor registration.
+//!
+//! Invariants: no `RawFd` leaves this module except as a borrowed number handed to the kernel
+//! while an `OwnedFd` that owns it is alive; every descriptor made here is close-on-exec.
+#![allow(unsafe_code)]
+
+pub mod epoll;
+pub mod errno;
+
+use std::cell::RefCell;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
+
+/// Tokens of `IoFd`s that were dropped, so that the reactor can forget their state.
+pub type DroppedTokens = Rc<RefCell<Vec<u64>>>;
+
+/// An owned descriptor used for IO by one VM's reactor.
+///
+/// It is shared (`Rc`) between the Lua object that names it and every operation in flight on it,
+/// so the descriptor stays open until the kernel has answered the last of those operations, even
+/// when the script closed or dropped the object meanwhile.
+pub struct IoFd {
+    fd: OwnedFd,
+    token: u64,
+    /// False for inherited descriptors (stdio) whose file description we must not switch to
+    /// non-blocking mode, because another process shares it.
+    nonblocking: bool,
+    dropped: DroppedTokens,
+}
+
+impl IoFd {
+    pub fn new(fd: OwnedFd, token: u64, nonblocking: bool, dropped: DroppedTokens) -> Self {
+        Self { fd, token, nonblocking, dropped }
+    }
+
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking
+    }
+
+    /// The descriptor number, for handing to the kernel while `self` is alive.
+    pub fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for IoFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for IoFd {
+    fn drop(&mut self) {
+        // A borrow conflict is impossible: the list is only borrowed for a push here and for a
+        // drain in the engine, neither of which can run Lua (and so drop an IoFd) meanwhile.
+        if let Ok(mut list) = self.dropped.try_borrow_mut() {
+            list.push(self.token);
+        }
+    }
+}
+
+/// `read(2)` into `buf`.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid, exclusively borrowed slice of `buf.len()` bytes for the whole
+    // call, and `fd` is a live descriptor borrowed from its owner.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
+}
+
+/// `write(2)` from `buf`. `MSG_NOSIGNAL` semantics are obtained by ignoring SIGPIPE at start-up.
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid slice of `buf.len()` bytes for the whole call, and `fd` is a live
+    // descriptor borrowed from its owner.
+    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
+}
+
+/// Duplicates `fd` (close-on-exec), e.g. to wrap an inherited stdio descriptor.
+pub fn dup_cloexec(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    fd.try_clone_to_owned()
+}
+
+/// Ignores SIGPIPE for the whole process, so that writing to a closed peer is an `EPIPE` error
+/// returned to the fiber instead of a silent death.
+pub fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN for SIGPIPE has no memory-safety preconditions; it is done once
+    // at start-up, and nothing in luacell installs a SIGPIPE handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
