@@ -73,8 +73,9 @@ local H <const> = 1  -- slot of the raw handle in IO objects
 local E_read, E_write, E_close, E_is_open = E.read, E.write, E.close, E.is_open
 
 local function handle(self, what)
-  local h = type(self) == 'table' and self[H]
-  if not h then raise('EINVAL', what, 'bad self (an IO object expected)') end
+  if type(self) ~= 'table' or self[H] == nil then raise('EINVAL', what, 'bad self (an IO object expected)') end
+  local h = self[H]
+  if not h then raise('EBADF', what, 'the object is not open') end
   return h
 end
 

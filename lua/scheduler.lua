@@ -60,7 +60,8 @@ end
 
 -- Raw primitives answer FAIL, code, detail for a user error; `check` raises it.
 local function check(what, a, ...)
-  if rawequal(a, FAIL) then raise((...), what, (select(2, ...))) end
+  -- FAIL is a table and raw primitives return no tables, so `==` cannot reach an __eq.
+  if a == FAIL then raise((...), what, (select(2, ...))) end
   return a, ...
 end
 
@@ -74,30 +75,35 @@ S.INTERRUPTED = INTERRUPTED
 ------------------------------------------------------------------------------------------------
 -- Fiber records. Internal state sits in array slots (fast, and invisible to `f.name` lookups).
 
+-- The ten slots every fiber uses come first and are allocated with the record; the rare ones
+-- (results, errors, scopes, ...) land in the hash part only when a fiber needs them.
 local CO <const> = 1        -- the coroutine
 local FN <const> = 2        -- the function to run
-local DONE <const> = 3      -- nil, or OK/FAILED/CAUGHT (how it ended)
-local RESULTS <const> = 4   -- packed return values
-local ERR <const> = 5       -- the error it died with
-local JOIN <const> = 6      -- nil: joinable; 'joining' | 'joined' | 'detached'
-local JOINER <const> = 7    -- the fiber waiting in join
-local INTR <const> = 8      -- interruption requested
-local NOINTR <const> = 9    -- disable_interruption depth
-local NOSUSP <const> = 10   -- forbid_suspend depth
-local WAITING <const> = 11  -- op id (number) or canceller (function) while interruptibly parked
-local WCODE <const> = 12    -- wake code
-local WVAL <const> = 13     -- wake value
+local DONE <const> = 3      -- false, or OK/FAILED/CAUGHT (how it ended)
+local JOIN <const> = 4      -- nil: joinable; 'joining' | 'joined' | 'detached'
+local INTR <const> = 5      -- interruption requested
+local NOINTR <const> = 6    -- disable_interruption depth
+local NOSUSP <const> = 7    -- forbid_suspend depth
+local WAITING <const> = 8   -- op id (number) or canceller (function) while interruptibly parked
+local WCODE <const> = 9     -- wake code
+local WVAL <const> = 10     -- wake value
+local RESULTS <const> = 11  -- packed return values
+local JOINER <const> = 12   -- the fiber waiting in join
+local ERR <const> = 13      -- the error it died with
 local SCOPES <const> = 14   -- stack of cleanup-handler lists (index 1: the fiber's root scope)
 local LOCAL <const> = 15    -- this_fiber.local_
 local ID <const> = 16       -- this_fiber.id
 local MAIN <const> = 17     -- true for the main fiber
 local TB <const> = 18       -- traceback of the last error seen by the message handler
 local TBERR <const> = 19    -- the error that traceback belongs to
-local CAUGHT_FLAG <const> = 20 -- interruption_caught, set by join
+local DONE_HOW <const> = 21 -- outcome kept while root-scope cleanups run
+local DONE_ERR <const> = 22
 
 local OK <const>, FAILED <const>, CAUGHT <const> = 1, 2, 3
 
-local SUSPEND = setmetatable({}, { __name = 'luacell.suspend' })
+-- A function, so that `x == SUSPEND` never calls a script's __eq (only tables and userdata have
+-- one), and no script can produce it.
+local SUSPEND = function() end
 
 -- Ready queue: a FIFO over an array.
 local Q, head, tail = {}, 1, 1
@@ -108,7 +114,12 @@ local OUT = {}               -- scratch for E.wait
 local halted = false         -- the VM stopped (main fiber panic, failed cleanup)
 local exit_status = 0
 local next_id = 0
-local FIBER_CO = setmetatable({}, { __mode = 'k' })  -- fiber coroutine -> record
+-- Fiber coroutines a script has seen (through coroutine.running), so that it cannot resume or
+-- close them: filled lazily, which keeps spawn free of a weak-table insert.
+local FIBER_CO = setmetatable({}, { __mode = 'k' })
+-- Fibers that died with an error nobody has seen yet (not joined, not detached): printed as
+-- panics when the VM ends, unless joined or detached first.
+local UNSEEN = {}
 local PARKED_CO = setmetatable({}, { __mode = 'k' }) -- user coroutines suspended for their fiber
 
 local function post(rec)
@@ -134,11 +145,14 @@ end
 
 -- The message handler of every fiber body and scope: keeps the traceback of where an error
 -- was raised (not where a scope re-raised it).
+-- The frames below the fiber's own function belong to the scheduler: cut them from tracebacks.
+local SCHEDULER_FRAMES = "\n\t%[C%]: in function 'xpcall'\n\tluacell/scheduler%.lua:.*$"
+
 local function msgh(err)
   local rec = current
   if rec ~= nil and not is_interrupted(err) and not rawequal(rec[TBERR], err) then
     rec[TBERR] = err
-    rec[TB] = traceback(nil, 2)
+    rec[TB] = (traceback(nil, 2):gsub(SCHEDULER_FRAMES, ''))
   end
   return err
 end
@@ -169,22 +183,10 @@ local function run_cleanups(rec, list)
   rec[NOINTR] = rec[NOINTR] - 1
 end
 
-local function finish(rec, ok, ...)
-  local scopes = rec[SCOPES]
-  if scopes then run_cleanups(rec, scopes[1]) end
-  local err
-  if ok then
-    rec[DONE] = OK
-    if select('#', ...) > 0 then rec[RESULTS] = pack(...) end
-  else
-    err = ...
-    if is_interrupted(err) then
-      rec[DONE] = CAUGHT
-    else
-      rec[DONE] = FAILED
-      rec[ERR] = err
-    end
-  end
+-- How a fiber's function ended, once its root-scope cleanups (if any) have run.
+local function conclude(rec, how, err)
+  rec[DONE] = how
+  if how == FAILED then rec[ERR] = err end
   rec[WAITING] = nil
   local joiner = rec[JOINER]
   if joiner then
@@ -192,43 +194,73 @@ local function finish(rec, ok, ...)
     joiner[WAITING] = nil
     post(joiner)
   end
-  if rec[MAIN] then
-    if rec[DONE] == FAILED then
+  if how == FAILED then
+    if rec[MAIN] then
       print_panic(rec, err)
       halted = true
+    elseif rec[JOIN] == 'detached' then
+      print_panic(rec, err)
+    else
+      UNSEEN[rec] = true
     end
-  elseif rec[DONE] == FAILED and rec[JOIN] == 'detached' then
-    print_panic(rec, err)
   end
 end
 
-local function fiber_body(rec)
-  return finish(rec, xpcall(rec[FN], msgh))
+-- The fiber's function returned: run its root-scope cleanups (inside the fiber: they may
+-- suspend), keep its results, conclude. Tail-called from the coroutine body.
+local function finish_ok(rec, ...)
+  local scopes = rec[SCOPES]
+  if scopes and scopes[1][1] ~= nil then run_cleanups(rec, scopes[1]) end
+  if (...) ~= nil or select('#', ...) > 0 then rec[RESULTS] = pack(...) end
+  return conclude(rec, OK)
+end
+
+local function fiber_body()
+  local rec = current
+  return finish_ok(rec, rec[FN]())
+end
+
+-- After a failure, the root-scope cleanups run in a fresh coroutine of the same fiber.
+local function root_cleanup_body()
+  local rec = current
+  run_cleanups(rec, rec[SCOPES][1])
+  return conclude(rec, rec[DONE_HOW], rec[DONE_ERR])
+end
+
+-- The fiber's function raised `err`; called by the scheduler. The failed coroutine keeps its
+-- stack, which gives the traceback (unless a scope already recorded where `err` was raised).
+local function failed(rec, err)
+  local how = FAILED
+  if rawequal(err, INTERRUPTED) then
+    how = CAUGHT
+  elseif not rawequal(rec[TBERR], err) then
+    rec[TBERR] = err
+    rec[TB] = traceback(rec[CO])
+  end
+  local scopes = rec[SCOPES]
+  if scopes and scopes[1][1] ~= nil then
+    rec[DONE_HOW], rec[DONE_ERR] = how, err
+    rec[CO] = raw_create(root_cleanup_body)
+    post(rec)
+    return
+  end
+  return conclude(rec, how, err)
 end
 
 local fiber_mt = { __name = 'fiber', __metatable = 'fiber' }
 local fiber_methods = {}
 
--- A fiber whose handle is collected unjoined behaves as detached: its panic is printed then.
-fiber_mt.__gc = function(rec)
-  if rec[DONE] == FAILED and rec[JOIN] == nil then
-    print_panic(rec, rec[ERR])
-  end
-end
-
 local function new_record(f, main)
-  local rec = setmetatable({ false, f, nil, nil, nil, nil, nil, false, 0, 0 }, fiber_mt)
-  local co = raw_create(fiber_body)
-  rec[CO] = co
-  FIBER_CO[co] = rec
+  local rec = setmetatable({ raw_create(fiber_body), f, false, nil, false, 0, 0, nil, nil, nil }, fiber_mt)
   if main then rec[MAIN] = true end
   return rec
 end
 
 function spawn(f)
   if type(f) ~= 'function' then arg_error('spawn', 1, 'function', f) end
-  local rec = new_record(f)
-  post(rec)
+  local rec = setmetatable({ raw_create(fiber_body), f, false, nil, false, 0, 0, nil, nil, nil }, fiber_mt)
+  Q[tail] = rec
+  tail = tail + 1
   return rec
 end
 
@@ -330,12 +362,13 @@ function fiber_methods.join(f)
   local what = 'fiber:join'
   if getmetatable(f) ~= 'fiber' then arg_error(what, 1, 'fiber', f) end
   local rec = current
-  if rawequal(f, rec) then raise('EDEADLK', what, 'a fiber cannot join itself') end
+  if f == rec then raise('EDEADLK', what, 'a fiber cannot join itself') end
   if f[JOIN] ~= nil then
     raise('EINVAL', what, 'the fiber is ' .. (f[JOIN] == 'joining' and 'being joined' or f[JOIN]))
   end
-  enter(rec, what)
+  if rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
   if not f[DONE] then
+    enter(rec, what)
     f[JOIN] = 'joining'
     f[JOINER] = rec
     local code = park_interruptible(rec, function()
@@ -347,14 +380,12 @@ function fiber_methods.join(f)
   end
   f[JOIN] = 'joined'
   local how = f[DONE]
+  if how == FAILED then UNSEEN[f] = nil end
   if how == FAILED then
-    f[CAUGHT_FLAG] = false
     error(f[ERR], 0)
   elseif how == CAUGHT then
-    f[CAUGHT_FLAG] = true
     return
   end
-  f[CAUGHT_FLAG] = false
   local r = f[RESULTS]
   if r then return unpack(r, 1, r.n) end
 end
@@ -364,14 +395,17 @@ function fiber_methods.detach(f)
   if getmetatable(f) ~= 'fiber' then arg_error(what, 1, 'fiber', f) end
   if f[JOIN] ~= nil then raise('EINVAL', what, 'the fiber is not joinable') end
   f[JOIN] = 'detached'
-  if f[DONE] == FAILED then print_panic(f, f[ERR]) end
+  if f[DONE] == FAILED then
+    UNSEEN[f] = nil
+    print_panic(f, f[ERR])
+  end
 end
 
 function fiber_methods.interrupt(f)
   if getmetatable(f) ~= 'fiber' then arg_error('fiber:interrupt', 1, 'fiber', f) end
   if f[DONE] or f[INTR] then return end
   f[INTR] = true
-  if f[NOINTR] == 0 and not rawequal(f, current) then cancel_wait(f) end
+  if f[NOINTR] == 0 and f ~= current then cancel_wait(f) end
 end
 
 fiber_mt.__index = function(f, k)
@@ -380,11 +414,10 @@ fiber_mt.__index = function(f, k)
   if k == 'joinable' then
     return f[JOIN] == nil
   elseif k == 'interruption_caught' then
-    local c = f[CAUGHT_FLAG]
-    if c == nil then
+    if f[JOIN] ~= 'joined' then
       raise('EINVAL', 'fiber.interruption_caught', 'only known after the fiber was joined')
     end
-    return c
+    return f[DONE] == CAUGHT
   end
   return nil
 end
@@ -397,8 +430,9 @@ local this_fiber_fns = {}
 
 function this_fiber_fns.yield()
   local rec = current
-  enter(rec, 'this_fiber.yield')
-  post(rec)
+  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) then enter(rec, 'this_fiber.yield') end
+  Q[tail] = rec
+  tail = tail + 1
   raw_yield(SUSPEND)
   if rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
 end
@@ -429,11 +463,9 @@ function this_fiber_fns.allow_suspend()
   rec[NOSUSP] = rec[NOSUSP] - 1
 end
 
-this_fiber = setmetatable({}, {
+this_fiber = setmetatable(this_fiber_fns, {
   __name = 'this_fiber',
   __index = function(_, k)
-    local f = this_fiber_fns[k]
-    if f then return f end
     local rec = current
     if k == 'id' then
       local id = rec[ID]
@@ -520,7 +552,7 @@ end
 -- coroutine when the fiber is woken. The user only ever sees their own yields.
 
 local function resume_result(co, ok, first, ...)
-  if ok and rawequal(first, SUSPEND) then
+  if ok and first == SUSPEND then
     PARKED_CO[co] = true
     raw_yield(SUSPEND)
     PARKED_CO[co] = nil
@@ -560,15 +592,27 @@ function coroutine.wrap(f)
   end
 end
 
+local function at_fiber_top()
+  local rec = current
+  return rec ~= nil and raw_running() == rec[CO]
+end
+
+function coroutine.running()
+  local co, ismain = raw_running()
+  local rec = current
+  if rec ~= nil and co == rec[CO] then FIBER_CO[co] = true end
+  return co, ismain
+end
+
 function coroutine.yield(...)
-  if FIBER_CO[raw_running()] then
+  if at_fiber_top() then
     error('attempt to yield from outside a coroutine', 2)
   end
   return raw_yield(...)
 end
 
 function coroutine.isyieldable()
-  return raw_isyieldable() and not FIBER_CO[raw_running()]
+  return raw_isyieldable() and not at_fiber_top()
 end
 
 function coroutine.close(co)
@@ -644,6 +688,7 @@ local function dispatch(n)
 end
 
 local function run_fibers()
+  local Q, raw_resume = Q, raw_resume
   while true do
     -- One round: the fibers ready now, in order. Fibers they wake run in the next round, after
     -- the engine had a chance to report IO, so a yielding fiber cannot starve IO.
@@ -653,17 +698,14 @@ local function run_fibers()
       Q[head] = nil
       head = head + 1
       current = rec
-      local ok, err = raw_resume(rec[CO], rec)
-      if not ok then
-        -- Only the scheduler's own code runs outside the fiber's xpcall.
-        stderr:write(format('luacell: internal error in fiber %p: %s\n', rec, tostring(err)))
-        note_panic()
-        exit_status = 1
-      end
+      local ok, err = raw_resume(rec[CO])
+      if not ok then failed(rec, err) end
       if halted then return end
     end
     current = nil
     if head == tail then
+      -- Empty: restart at 1 so the queue stays in the table's array part.
+      head, tail = 1, 1
       if npending == 0 then return end
       local n = check('IO engine', E_wait(true, OUT))
       dispatch(n)
@@ -676,11 +718,13 @@ end
 
 -- Runs `chunk` as the main fiber of this VM until no fiber can run any more.
 function S.run(chunk, script)
-  local main = new_record(function() return chunk() end, true)
+  local main = new_record(chunk, true)
   post(main)
   run_fibers()
-  collectgarbage()
-  collectgarbage()
+  for rec in pairs(UNSEEN) do
+    UNSEEN[rec] = nil
+    print_panic(rec, rec[ERR])
+  end
   return exit_status
 end
 

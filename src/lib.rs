@@ -12,3 +12,9 @@ pub mod cli;
 pub mod lua;
 pub mod runtime;
 pub mod sys;
+
+/// The allocator every luacell binary uses (the `luacell` binary, tests and benches declare it
+/// with `#[global_allocator]`). Lua allocates through Rust's allocator, and fibers, messages and
+/// buffers are many short-lived small objects: mimalloc serves them several times faster than
+/// glibc's malloc (see `benches/fibers.rs`).
+pub type Allocator = mimalloc::MiMalloc;
