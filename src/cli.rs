@@ -22,7 +22,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     match cmd.to_str() {
         Some("run") => run(args.collect()),
         Some("-h" | "--help" | "help") => {
-            println!("luacell: a Lua 5.4 runtime with fibers, io_uring/epoll IO and sandboxed actors\n\n{USAGE}\n\nEnvironment: LUACELL_IO=io_uring|epoll forces an IO backend.");
+            print_help();
             0
         }
         _ => {
@@ -30,6 +30,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
             2
         }
     }
+}
+
+/// The CLI is the one place that talks to the user on stdout.
+#[allow(clippy::print_stdout)]
+fn print_help() {
+    println!(
+        "luacell: a Lua 5.4 runtime with fibers, io_uring/epoll IO and sandboxed actors\n\n{USAGE}\n\nEnvironment: LUACELL_IO=io_uring|epoll forces an IO backend."
+    );
 }
 
 fn run(args: Vec<OsString>) -> i32 {

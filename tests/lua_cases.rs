@@ -7,6 +7,9 @@
 //! - a first line `-- exit: N`: the expected exit status (absent: 0);
 //! - a line `-- args: a b c`: arguments passed after the script.
 //!
+//! `LUACELL_BIN` and `LUACELL_CASES_DIR` override the binary and the cases folder (the
+//! unprivileged pass of `scripts/test.sh` runs a staged, world-readable copy).
+//!
 //! Normalisation of stderr: hexadecimal addresses become `0x?`, and traceback entries (lines
 //! starting with a tab) are dropped; the `stack traceback:` header itself is kept, so a case
 //! still proves that a traceback was printed.
@@ -14,8 +17,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+fn cases_dir() -> PathBuf {
+    std::env::var_os("LUACELL_CASES_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua"), PathBuf::from)
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("LUACELL_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_luacell")), PathBuf::from)
+}
+
 fn cases() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let dir = cases_dir();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/lua exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -55,8 +67,8 @@ fn header(source: &str, key: &str) -> Option<String> {
 }
 
 fn run_all(backend: &str) {
-    let bin = env!("CARGO_BIN_EXE_luacell");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let bin = binary();
+    let dir = cases_dir();
     let mut failures = Vec::new();
     let cases = cases();
     assert!(!cases.is_empty(), "no Lua cases found");
@@ -66,7 +78,7 @@ fn run_all(backend: &str) {
         let args: Vec<String> =
             header(&source, "args").map(|a| a.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
         let name = case.file_name().expect("case has a name").to_string_lossy().into_owned();
-        let out = Command::new(bin)
+        let out = Command::new(&bin)
             .arg("run")
             .arg(&name)
             .args(&args)

@@ -88,7 +88,13 @@ fn new_main_lua() -> Lua {
 }
 
 /// Installs the raw primitives and runs the prelude; returns the scheduler's `run` function.
-fn setup(lua: &Lua, engine: api::io::SharedEngine, script: &str, args: &[String], panicked: Rc<Cell<bool>>) -> mlua::Result<Function> {
+fn setup(
+    lua: &Lua,
+    engine: api::io::SharedEngine,
+    script: &str,
+    args: &[String],
+    panicked: Rc<Cell<bool>>,
+) -> mlua::Result<Function> {
     let fail = api::install_fail(lua)?;
     let raw = lua.create_table()?;
     raw.set("FAIL", fail)?;
@@ -96,10 +102,13 @@ fn setup(lua: &Lua, engine: api::io::SharedEngine, script: &str, args: &[String]
     raw.set("byte_span", api::byte_span::raw_table(lua)?)?;
     raw.set("json", api::json::raw_table(lua)?)?;
     raw.set("system", api::system::raw_table(lua, script, args)?)?;
-    raw.set("note_panic", lua.create_function(move |_, ()| {
-        panicked.set(true);
-        Ok(())
-    })?)?;
+    raw.set(
+        "note_panic",
+        lua.create_function(move |_, ()| {
+            panicked.set(true);
+            Ok(())
+        })?,
+    )?;
     raw.set("describe", lua.create_function(|_, code: String| Ok(describe_code(&code)))?)?;
     let shared = lua.create_table()?;
     for (name, code) in PRELUDE {
@@ -119,7 +128,9 @@ fn compile(lua: &Lua, source: &[u8], path: &Path) -> Result<Function, RunError> 
         .set_mode(mlua::chunk::ChunkMode::Text)
         .into_function()
         .map_err(|e| match e {
-            mlua::Error::SyntaxError { message, .. } => RunError::Syntax { message: format!("syntax error: {message}") },
+            mlua::Error::SyntaxError { message, .. } => {
+                RunError::Syntax { message: format!("syntax error: {message}") }
+            }
             other => RunError::Syntax { message: format!("cannot load '{}': {other}", path.display()) },
         })
 }

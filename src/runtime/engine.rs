@@ -45,11 +45,16 @@ pub enum Started<S> {
 
 enum Slot<S> {
     Free,
-    Timer { seq: u64 },
+    Timer {
+        seq: u64,
+    },
     /// A cancelled timer whose `ECANCELED` waits in `ready`; the id stays taken until then, so
     /// it cannot be reused while the script still expects that answer.
     TimerCancelled,
-    Io { token: u64, sink: Option<S> },
+    Io {
+        token: u64,
+        sink: Option<S>,
+    },
 }
 
 pub struct Engine<S> {

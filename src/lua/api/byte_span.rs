@@ -60,8 +60,11 @@ impl UserData for ByteSpan {
     }
 
     fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
-        fields.add_meta_field_with(MetaMethod::Index, |lua| lua.named_registry_value::<Value>("luacell.byte_span.index"));
-        fields.add_meta_field_with(MetaMethod::NewIndex, |lua| lua.named_registry_value::<Value>("luacell.byte_span.newindex"));
+        fields
+            .add_meta_field_with(MetaMethod::Index, |lua| lua.named_registry_value::<Value>("luacell.byte_span.index"));
+        fields.add_meta_field_with(MetaMethod::NewIndex, |lua| {
+            lua.named_registry_value::<Value>("luacell.byte_span.newindex")
+        });
         fields.add_meta_field(MetaMethod::Type, "byte_span");
     }
 }
@@ -87,172 +90,225 @@ fn usize_arg(v: &Value) -> Option<usize> {
 pub fn raw_table(lua: &Lua) -> mlua::Result<mlua::Table> {
     let t = lua.create_table()?;
 
-    t.set("new", lua.create_function(|lua, (len, cap): (Value, Value)| {
-        let Some(len) = usize_arg(&len) else { return bad_arg(lua, 1, "non-negative integer", &len) };
-        let cap = match cap {
-            Value::Nil => len,
-            other => match usize_arg(&other) {
-                Some(c) => c,
-                None => return bad_arg(lua, 2, "non-negative integer", &other),
-            },
-        };
-        if cap < len {
-            return fail(lua, "EINVAL", format!("capacity {cap} is smaller than length {len}"));
-        }
-        if cap > MAX_CAPACITY {
-            return fail(lua, "ENOMEM", format!("capacity {cap} exceeds the limit of {MAX_CAPACITY} bytes"));
-        }
-        lua.create_userdata(ByteSpan::new(len, cap)).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
-    })?)?;
+    t.set(
+        "new",
+        lua.create_function(|lua, (len, cap): (Value, Value)| {
+            let Some(len) = usize_arg(&len) else { return bad_arg(lua, 1, "non-negative integer", &len) };
+            let cap = match cap {
+                Value::Nil => len,
+                other => match usize_arg(&other) {
+                    Some(c) => c,
+                    None => return bad_arg(lua, 2, "non-negative integer", &other),
+                },
+            };
+            if cap < len {
+                return fail(lua, "EINVAL", format!("capacity {cap} is smaller than length {len}"));
+            }
+            if cap > MAX_CAPACITY {
+                return fail(lua, "ENOMEM", format!("capacity {cap} exceeds the limit of {MAX_CAPACITY} bytes"));
+            }
+            lua.create_userdata(ByteSpan::new(len, cap)).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
+        })?,
+    )?;
 
-    t.set("is", lua.create_function(|_, v: Value| {
-        Ok(matches!(&v, Value::UserData(ud) if ud.is::<ByteSpan>()))
-    })?)?;
+    t.set("is", lua.create_function(|_, v: Value| Ok(matches!(&v, Value::UserData(ud) if ud.is::<ByteSpan>())))?)?;
 
-    t.set("from", lua.create_function(|lua, s: mlua::LuaString| lua.create_userdata(ByteSpan::from_bytes(&s.as_bytes())))?)?;
+    t.set(
+        "from",
+        lua.create_function(|lua, s: mlua::LuaString| lua.create_userdata(ByteSpan::from_bytes(&s.as_bytes())))?,
+    )?;
 
     t.set("capacity", lua.create_function(|_, ud: AnyUserData| Ok(ud.borrow::<ByteSpan>()?.cap))?)?;
 
-    t.set("get", lua.create_function(|lua, (ud, i): (AnyUserData, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        match as_integer(&i) {
-            Some(i) if i >= 1 && (i as u64) <= this.len as u64 => {
-                let b = this.storage.borrow()[this.start + i as usize - 1];
-                Ok(MultiValue::from_vec(vec![Value::Integer(i64::from(b))]))
+    t.set(
+        "get",
+        lua.create_function(|lua, (ud, i): (AnyUserData, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            match as_integer(&i) {
+                Some(i) if i >= 1 && (i as u64) <= this.len as u64 => {
+                    let b = this.storage.borrow()[this.start + i as usize - 1];
+                    Ok(MultiValue::from_vec(vec![Value::Integer(i64::from(b))]))
+                }
+                Some(i) => fail(lua, "EINVAL", format!("index {i} out of range [1, {}]", this.len)),
+                None => bad_arg(lua, 1, "integer index", &i),
             }
-            Some(i) => fail(lua, "EINVAL", format!("index {i} out of range [1, {}]", this.len)),
-            None => bad_arg(lua, 1, "integer index", &i),
-        }
-    })?)?;
+        })?,
+    )?;
 
-    t.set("set", lua.create_function(|lua, (ud, i, v): (AnyUserData, Value, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let Some(i) = as_integer(&i) else { return bad_arg(lua, 1, "integer index", &i) };
-        if i < 1 || i as u64 > this.len as u64 {
-            return fail(lua, "EINVAL", format!("index {i} out of range [1, {}]", this.len));
-        }
-        let byte = match as_integer(&v).and_then(|b| u8::try_from(b).ok()) {
-            Some(b) => b,
-            None => return fail(lua, "EINVAL", "a byte must be an integer in [0, 255]"),
-        };
-        this.storage.borrow_mut()[this.start + i as usize - 1] = byte;
-        Ok(MultiValue::new())
-    })?)?;
-
-    t.set("slice", lua.create_function(|lua, (ud, i, j): (AnyUserData, Value, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let i = match &i {
-            Value::Nil => 1,
-            v => match as_integer(v) {
-                Some(i) => i,
-                None => return bad_arg(lua, 1, "integer", v),
-            },
-        };
-        let j = match &j {
-            Value::Nil => this.len as i64,
-            v => match as_integer(v) {
-                Some(j) => j,
-                None => return bad_arg(lua, 2, "integer", v),
-            },
-        };
-        // 1-based, inclusive end; the end may reach the capacity (Go-slice semantics).
-        if i < 1 || j < i - 1 || j as u64 > this.cap as u64 {
-            return fail(lua, "EINVAL", format!("slice [{i}, {j}] out of range (length {}, capacity {})", this.len, this.cap));
-        }
-        let start = this.start + i as usize - 1;
-        let span = ByteSpan { storage: this.storage.clone(), start, len: (j - i + 1) as usize, cap: this.cap - (i as usize - 1) };
-        lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
-    })?)?;
-
-    t.set("copy", lua.create_function(|lua, (ud, src): (AnyUserData, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let Some(bytes) = bytes_of(&src) else { return bad_arg(lua, 1, "byte_span or string", &src) };
-        let n = bytes.len().min(this.len);
-        this.storage.borrow_mut()[this.start..this.start + n].copy_from_slice(&bytes[..n]);
-        Ok(MultiValue::from_vec(vec![Value::Integer(n as i64)]))
-    })?)?;
-
-    t.set("append", lua.create_function(|lua, (ud, rest): (AnyUserData, MultiValue)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let mut extra = Vec::new();
-        for (k, v) in rest.iter().enumerate() {
-            match bytes_of(v) {
-                Some(b) => extra.extend_from_slice(&b),
-                None => return bad_arg(lua, k + 1, "byte_span or string", v),
+    t.set(
+        "set",
+        lua.create_function(|lua, (ud, i, v): (AnyUserData, Value, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let Some(i) = as_integer(&i) else { return bad_arg(lua, 1, "integer index", &i) };
+            if i < 1 || i as u64 > this.len as u64 {
+                return fail(lua, "EINVAL", format!("index {i} out of range [1, {}]", this.len));
             }
-        }
-        let new_len = this.len + extra.len();
-        let span = if new_len <= this.cap {
-            let at = this.start + this.len;
-            this.storage.borrow_mut()[at..at + extra.len()].copy_from_slice(&extra);
-            ByteSpan { storage: this.storage.clone(), start: this.start, len: new_len, cap: this.cap }
-        } else {
-            let cap = new_len.max(this.cap.saturating_mul(2));
-            if new_len > MAX_CAPACITY {
-                return fail(lua, "ENOMEM", format!("length {new_len} exceeds the limit of {MAX_CAPACITY} bytes"));
+            let byte = match as_integer(&v).and_then(|b| u8::try_from(b).ok()) {
+                Some(b) => b,
+                None => return fail(lua, "EINVAL", "a byte must be an integer in [0, 255]"),
+            };
+            this.storage.borrow_mut()[this.start + i as usize - 1] = byte;
+            Ok(MultiValue::new())
+        })?,
+    )?;
+
+    t.set(
+        "slice",
+        lua.create_function(|lua, (ud, i, j): (AnyUserData, Value, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let i = match &i {
+                Value::Nil => 1,
+                v => match as_integer(v) {
+                    Some(i) => i,
+                    None => return bad_arg(lua, 1, "integer", v),
+                },
+            };
+            let j = match &j {
+                Value::Nil => this.len as i64,
+                v => match as_integer(v) {
+                    Some(j) => j,
+                    None => return bad_arg(lua, 2, "integer", v),
+                },
+            };
+            // 1-based, inclusive end; the end may reach the capacity (Go-slice semantics).
+            if i < 1 || j < i - 1 || j as u64 > this.cap as u64 {
+                return fail(
+                    lua,
+                    "EINVAL",
+                    format!("slice [{i}, {j}] out of range (length {}, capacity {})", this.len, this.cap),
+                );
             }
-            let cap = cap.min(MAX_CAPACITY);
-            let span = ByteSpan::new(new_len, cap);
-            {
-                let mut dst = span.storage.borrow_mut();
-                this.with(|b| dst[..b.len()].copy_from_slice(b));
-                dst[this.len..new_len].copy_from_slice(&extra);
+            let start = this.start + i as usize - 1;
+            let span = ByteSpan {
+                storage: this.storage.clone(),
+                start,
+                len: (j - i + 1) as usize,
+                cap: this.cap - (i as usize - 1),
+            };
+            lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
+        })?,
+    )?;
+
+    t.set(
+        "copy",
+        lua.create_function(|lua, (ud, src): (AnyUserData, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let Some(bytes) = bytes_of(&src) else { return bad_arg(lua, 1, "byte_span or string", &src) };
+            let n = bytes.len().min(this.len);
+            this.storage.borrow_mut()[this.start..this.start + n].copy_from_slice(&bytes[..n]);
+            Ok(MultiValue::from_vec(vec![Value::Integer(n as i64)]))
+        })?,
+    )?;
+
+    t.set(
+        "append",
+        lua.create_function(|lua, (ud, rest): (AnyUserData, MultiValue)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let mut extra = Vec::new();
+            for (k, v) in rest.iter().enumerate() {
+                match bytes_of(v) {
+                    Some(b) => extra.extend_from_slice(&b),
+                    None => return bad_arg(lua, k + 1, "byte_span or string", v),
+                }
             }
-            span
-        };
-        lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
-    })?)?;
+            let new_len = this.len + extra.len();
+            let span = if new_len <= this.cap {
+                let at = this.start + this.len;
+                this.storage.borrow_mut()[at..at + extra.len()].copy_from_slice(&extra);
+                ByteSpan { storage: this.storage.clone(), start: this.start, len: new_len, cap: this.cap }
+            } else {
+                let cap = new_len.max(this.cap.saturating_mul(2));
+                if new_len > MAX_CAPACITY {
+                    return fail(lua, "ENOMEM", format!("length {new_len} exceeds the limit of {MAX_CAPACITY} bytes"));
+                }
+                let cap = cap.min(MAX_CAPACITY);
+                let span = ByteSpan::new(new_len, cap);
+                {
+                    let mut dst = span.storage.borrow_mut();
+                    this.with(|b| dst[..b.len()].copy_from_slice(b));
+                    dst[this.len..new_len].copy_from_slice(&extra);
+                }
+                span
+            };
+            lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
+        })?,
+    )?;
 
     // find(x[, start]) / rfind(x[, end]): substring search, 1-based.
-    t.set("find", lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &from, Search::Find)
-    })?)?;
-    t.set("rfind", lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &to, Search::RFind)
-    })?)?;
-    t.set("find_first_of", lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &from, Search::FirstOf(true))
-    })?)?;
-    t.set("find_first_not_of", lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &from, Search::FirstOf(false))
-    })?)?;
-    t.set("find_last_of", lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &to, Search::LastOf(true))
-    })?)?;
-    t.set("find_last_not_of", lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| {
-        search(lua, &ud, &x, &to, Search::LastOf(false))
-    })?)?;
+    t.set(
+        "find",
+        lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
+            search(lua, &ud, &x, &from, Search::Find)
+        })?,
+    )?;
+    t.set(
+        "rfind",
+        lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| search(lua, &ud, &x, &to, Search::RFind))?,
+    )?;
+    t.set(
+        "find_first_of",
+        lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
+            search(lua, &ud, &x, &from, Search::FirstOf(true))
+        })?,
+    )?;
+    t.set(
+        "find_first_not_of",
+        lua.create_function(|lua, (ud, x, from): (AnyUserData, Value, Value)| {
+            search(lua, &ud, &x, &from, Search::FirstOf(false))
+        })?,
+    )?;
+    t.set(
+        "find_last_of",
+        lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| {
+            search(lua, &ud, &x, &to, Search::LastOf(true))
+        })?,
+    )?;
+    t.set(
+        "find_last_not_of",
+        lua.create_function(|lua, (ud, x, to): (AnyUserData, Value, Value)| {
+            search(lua, &ud, &x, &to, Search::LastOf(false))
+        })?,
+    )?;
 
-    t.set("starts_with", lua.create_function(|lua, (ud, x): (AnyUserData, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let Some(x) = bytes_of(&x) else { return bad_arg(lua, 1, "byte_span or string", &x) };
-        let r = this.with(|b| b.starts_with(&x));
-        Ok(MultiValue::from_vec(vec![Value::Boolean(r)]))
-    })?)?;
-    t.set("ends_with", lua.create_function(|lua, (ud, x): (AnyUserData, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let Some(x) = bytes_of(&x) else { return bad_arg(lua, 1, "byte_span or string", &x) };
-        let r = this.with(|b| b.ends_with(&x));
-        Ok(MultiValue::from_vec(vec![Value::Boolean(r)]))
-    })?)?;
+    t.set(
+        "starts_with",
+        lua.create_function(|lua, (ud, x): (AnyUserData, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let Some(x) = bytes_of(&x) else { return bad_arg(lua, 1, "byte_span or string", &x) };
+            let r = this.with(|b| b.starts_with(&x));
+            Ok(MultiValue::from_vec(vec![Value::Boolean(r)]))
+        })?,
+    )?;
+    t.set(
+        "ends_with",
+        lua.create_function(|lua, (ud, x): (AnyUserData, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let Some(x) = bytes_of(&x) else { return bad_arg(lua, 1, "byte_span or string", &x) };
+            let r = this.with(|b| b.ends_with(&x));
+            Ok(MultiValue::from_vec(vec![Value::Boolean(r)]))
+        })?,
+    )?;
 
-    t.set("trimmed", lua.create_function(|lua, (ud, lws): (AnyUserData, Value)| {
-        let this = ud.borrow::<ByteSpan>()?;
-        let set = match &lws {
-            Value::Nil => b" \x0c\n\r\t\x0b".to_vec(),
-            v => match bytes_of(v) {
-                Some(s) => s,
-                None => return bad_arg(lua, 1, "byte_span or string", v),
-            },
-        };
-        let (a, b) = this.with(|bytes| {
-            let a = bytes.iter().position(|c| !set.contains(c)).unwrap_or(bytes.len());
-            let b = bytes.iter().rposition(|c| !set.contains(c)).map_or(a, |p| p + 1);
-            (a, b)
-        });
-        let span = ByteSpan { storage: this.storage.clone(), start: this.start + a, len: b - a, cap: this.cap - a };
-        lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
-    })?)?;
+    t.set(
+        "trimmed",
+        lua.create_function(|lua, (ud, lws): (AnyUserData, Value)| {
+            let this = ud.borrow::<ByteSpan>()?;
+            let set = match &lws {
+                Value::Nil => b" \x0c\n\r\t\x0b".to_vec(),
+                v => match bytes_of(v) {
+                    Some(s) => s,
+                    None => return bad_arg(lua, 1, "byte_span or string", v),
+                },
+            };
+            let (a, b) = this.with(|bytes| {
+                let a = bytes.iter().position(|c| !set.contains(c)).unwrap_or(bytes.len());
+                let b = bytes.iter().rposition(|c| !set.contains(c)).map_or(a, |p| p + 1);
+                (a, b)
+            });
+            let span = ByteSpan { storage: this.storage.clone(), start: this.start + a, len: b - a, cap: this.cap - a };
+            lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
+        })?,
+    )?;
 
     Ok(t)
 }
@@ -272,7 +328,13 @@ fn search(lua: &Lua, ud: &AnyUserData, x: &Value, pos: &Value, how: Search) -> m
     let forward = matches!(how, Search::Find | Search::FirstOf(_));
     // `pos` is where a forward search starts, or where a backward search ends (1-based).
     let pos = match pos {
-        Value::Nil => if forward { 1 } else { len as i64 },
+        Value::Nil => {
+            if forward {
+                1
+            } else {
+                len as i64
+            }
+        }
         v => match as_integer(v) {
             Some(p) => p,
             None => return bad_arg(lua, 2, "integer", v),

@@ -103,7 +103,9 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 fn port_arg(lua: &Lua, v: &Value, n: usize) -> Result<u16, mlua::Result<MultiValue>> {
     match as_integer(v).and_then(|p| u16::try_from(p).ok()) {
         Some(p) => Ok(p),
-        None if as_integer(v).is_some() => Err(fail(lua, "EINVAL", format!("port out of range [0, 65535] in argument #{n}"))),
+        None if as_integer(v).is_some() => {
+            Err(fail(lua, "EINVAL", format!("port out of range [0, 65535] in argument #{n}")))
+        }
         None => Err(fail(lua, "EINVAL", format!("bad argument #{n} (port number expected, got {})", type_name(v)))),
     }
 }
@@ -128,223 +130,299 @@ pub fn raw_table(lua: &Lua, engine: SharedEngine) -> mlua::Result<Table> {
     // wait(block, out) -> n: fills out with (id, value, code) triples.
     let e = engine.clone();
     let mut finished = Vec::new();
-    t.set("wait", lua.create_function_mut(move |lua, (block, out): (bool, Table)| {
-        finished.clear();
-        if let Err(err) = e.borrow_mut().wait(block, &mut finished) {
-            return fail(lua, errno::code_of(&err), "the IO engine failed to wait");
-        }
-        let mut k = 0;
-        for f in finished.drain(..) {
-            let id = f.id;
-            let (v, code) = outcome(lua, &e, f)?;
-            out.raw_set(k + 1, id)?;
-            out.raw_set(k + 2, v)?;
-            out.raw_set(k + 3, code)?;
-            k += 3;
-        }
-        Ok(one(Value::Integer(k / 3)))
-    })?)?;
+    t.set(
+        "wait",
+        lua.create_function_mut(move |lua, (block, out): (bool, Table)| {
+            finished.clear();
+            if let Err(err) = e.borrow_mut().wait(block, &mut finished) {
+                return fail(lua, errno::code_of(&err), "the IO engine failed to wait");
+            }
+            let mut k = 0;
+            for f in finished.drain(..) {
+                let id = f.id;
+                let (v, code) = outcome(lua, &e, f)?;
+                out.raw_set(k + 1, id)?;
+                out.raw_set(k + 2, v)?;
+                out.raw_set(k + 3, code)?;
+                k += 3;
+            }
+            Ok(one(Value::Integer(k / 3)))
+        })?,
+    )?;
 
     let e = engine.clone();
-    t.set("sleep", lua.create_function(move |lua, secs: Value| {
-        let secs = match secs {
-            Value::Integer(i) => i as f64,
-            Value::Number(n) => n,
-            v => return fail(lua, "EINVAL", format!("bad argument #1 (number of seconds expected, got {})", type_name(&v))),
-        };
-        if secs.is_nan() || secs < 0.0 {
-            return fail(lua, "EINVAL", "the duration must be a non-negative number of seconds");
-        }
-        let d = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-        Ok(one(Value::Integer(i64::from(e.borrow_mut().start_timer(d)))))
-    })?)?;
+    t.set(
+        "sleep",
+        lua.create_function(move |lua, secs: Value| {
+            let secs = match secs {
+                Value::Integer(i) => i as f64,
+                Value::Number(n) => n,
+                v => {
+                    return fail(
+                        lua,
+                        "EINVAL",
+                        format!("bad argument #1 (number of seconds expected, got {})", type_name(&v)),
+                    );
+                }
+            };
+            if secs.is_nan() || secs < 0.0 {
+                return fail(lua, "EINVAL", "the duration must be a non-negative number of seconds");
+            }
+            let d = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+            Ok(one(Value::Integer(i64::from(e.borrow_mut().start_timer(d)))))
+        })?,
+    )?;
 
     let e = engine.clone();
-    t.set("cancel", lua.create_function(move |_, id: u32| {
-        e.borrow_mut().cancel(id);
-        Ok(())
-    })?)?;
+    t.set(
+        "cancel",
+        lua.create_function(move |_, id: u32| {
+            e.borrow_mut().cancel(id);
+            Ok(())
+        })?,
+    )?;
 
     t.set("now_steady", lua.create_function(|_, ()| Ok(steady_seconds()))?)?;
-    t.set("now_system", lua.create_function(|_, ()| {
-        Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()))
-    })?)?;
+    t.set(
+        "now_system",
+        lua.create_function(|_, ()| Ok(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())))?,
+    )?;
 
     // parse_address(s) -> canonical text, is_v6
-    t.set("parse_address", lua.create_function(|lua, s: Value| {
-        let Value::String(s) = &s else {
-            return fail(lua, "EINVAL", format!("bad argument #1 (address string expected, got {})", type_name(&s)));
-        };
-        let text = s.to_string_lossy();
-        match parse_ip(&text) {
-            Some(ip) => (ip.to_string(), ip.is_ipv6()).into_lua_multi(lua),
-            None => fail(lua, "EINVAL", format!("{text:?} is not an IPv4 or IPv6 address")),
-        }
-    })?)?;
-
-    let e = engine.clone();
-    t.set("tcp_open", lua.create_function(move |lua, family: String| {
-        let domain = match family.as_str() {
-            "v4" => Domain::IPV4,
-            "v6" => Domain::IPV6,
-            other => return fail(lua, "EINVAL", format!("unknown address family {other:?} (expected 'v4' or 'v6')")),
-        };
-        let sock = match Socket::new(domain, Type::STREAM, Some(Protocol::TCP)).and_then(|s| s.set_nonblocking(true).map(|()| s)) {
-            Ok(s) => s,
-            Err(err) => return fail_io(lua, &err),
-        };
-        Ok(one(make_handle(lua, &e, sock.into(), true)?))
-    })?)?;
-
-    t.set("bind", lua.create_function(|lua, (ud, addr, port): (AnyUserData, String, Value)| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        let Some(ip) = parse_ip(&addr) else { return fail(lua, "EINVAL", format!("{addr:?} is not an IP address")) };
-        let port = match port_arg(lua, &port, 2) {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        match SockRef::from(&*io).bind(&SocketAddr::new(ip, port).into()) {
-            Ok(()) => Ok(one(Value::Boolean(true))),
-            Err(err) => fail_io(lua, &err),
-        }
-    })?)?;
-
-    t.set("listen", lua.create_function(|lua, (ud, backlog): (AnyUserData, Value)| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        let backlog = match &backlog {
-            Value::Nil => libc::SOMAXCONN,
-            v => match as_integer(v).and_then(|b| i32::try_from(b).ok()) {
-                Some(b) if b >= 0 => b,
-                _ => return fail(lua, "EINVAL", "the backlog must be a non-negative integer"),
-            },
-        };
-        match SockRef::from(&*io).listen(backlog) {
-            Ok(()) => Ok(one(Value::Boolean(true))),
-            Err(err) => fail_io(lua, &err),
-        }
-    })?)?;
-
-    t.set("set_option", lua.create_function(|lua, (ud, name, value): (AnyUserData, String, Value)| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        let Value::Boolean(on) = value else {
-            return fail(lua, "EINVAL", format!("option {name:?} takes a boolean, got {}", type_name(&value)));
-        };
-        let sock = SockRef::from(&*io);
-        let r = match name.as_str() {
-            "reuse_address" => sock.set_reuse_address(on),
-            "tcp_no_delay" => sock.set_tcp_nodelay(on),
-            "keep_alive" => sock.set_keepalive(on),
-            other => return fail(lua, "EINVAL", format!("unknown socket option {other:?}")),
-        };
-        match r {
-            Ok(()) => Ok(one(Value::Boolean(true))),
-            Err(err) => fail_io(lua, &err),
-        }
-    })?)?;
-
-    t.set("local_endpoint", lua.create_function(|lua, ud: AnyUserData| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        endpoint(lua, SockRef::from(&*io).local_addr())
-    })?)?;
-
-    t.set("remote_endpoint", lua.create_function(|lua, ud: AnyUserData| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        endpoint(lua, SockRef::from(&*io).peer_addr())
-    })?)?;
-
-    let e = engine.clone();
-    t.set("accept", lua.create_function(move |lua, ud: AnyUserData| {
-        let Some(fd) = handle_of(&ud)? else { return closed(lua) };
-        let started = e.borrow_mut().start_io(Op::Accept { fd }, None);
-        report(lua, &e, started)
-    })?)?;
-
-    let e = engine.clone();
-    t.set("connect", lua.create_function(move |lua, (ud, addr, port): (AnyUserData, String, Value)| {
-        let Some(fd) = handle_of(&ud)? else { return closed(lua) };
-        let Some(ip) = parse_ip(&addr) else { return fail(lua, "EINVAL", format!("{addr:?} is not an IP address")) };
-        let port = match port_arg(lua, &port, 2) {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
-        let addr = Box::new(SockAddr::from(SocketAddr::new(ip, port)));
-        let started = e.borrow_mut().start_io(Op::Connect { fd, addr, started: false }, None);
-        report(lua, &e, started)
-    })?)?;
-
-    let e = engine.clone();
-    t.set("read", lua.create_function(move |lua, (ud, span): (AnyUserData, Value)| {
-        let Some(fd) = handle_of(&ud)? else { return closed(lua) };
-        let sink = match &span {
-            Value::UserData(s) if s.is::<ByteSpan>() => {
-                let s = s.borrow::<ByteSpan>()?;
-                ReadSink { storage: s.storage.clone(), start: s.start, len: s.len }
+    t.set(
+        "parse_address",
+        lua.create_function(|lua, s: Value| {
+            let Value::String(s) = &s else {
+                return fail(
+                    lua,
+                    "EINVAL",
+                    format!("bad argument #1 (address string expected, got {})", type_name(&s)),
+                );
+            };
+            let text = s.to_string_lossy();
+            match parse_ip(&text) {
+                Some(ip) => (ip.to_string(), ip.is_ipv6()).into_lua_multi(lua),
+                None => fail(lua, "EINVAL", format!("{text:?} is not an IPv4 or IPv6 address")),
             }
-            v => return fail(lua, "EINVAL", format!("bad argument #1 (byte_span expected, got {})", type_name(v))),
-        };
-        let buf = e.borrow_mut().buffer(sink.len);
-        let started = e.borrow_mut().start_io(Op::Read { fd, buf }, Some(sink));
-        report(lua, &e, started)
-    })?)?;
+        })?,
+    )?;
 
     let e = engine.clone();
-    t.set("write", lua.create_function(move |lua, (ud, data): (AnyUserData, Value)| {
-        let Some(fd) = handle_of(&ud)? else { return closed(lua) };
-        let mut buf = e.borrow_mut().buffer(0);
-        match &data {
-            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-            Value::UserData(u) if u.is::<ByteSpan>() => u.borrow::<ByteSpan>()?.with(|b| buf.extend_from_slice(b)),
-            v => return fail(lua, "EINVAL", format!("bad argument #1 (byte_span or string expected, got {})", type_name(v))),
-        }
-        let started = e.borrow_mut().start_io(Op::Write { fd, buf }, None);
-        report(lua, &e, started)
-    })?)?;
+    t.set(
+        "tcp_open",
+        lua.create_function(move |lua, family: String| {
+            let domain = match family.as_str() {
+                "v4" => Domain::IPV4,
+                "v6" => Domain::IPV6,
+                other => {
+                    return fail(lua, "EINVAL", format!("unknown address family {other:?} (expected 'v4' or 'v6')"));
+                }
+            };
+            let sock = match Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
+                .and_then(|s| s.set_nonblocking(true).map(|()| s))
+            {
+                Ok(s) => s,
+                Err(err) => return fail_io(lua, &err),
+            };
+            Ok(one(make_handle(lua, &e, sock.into(), true)?))
+        })?,
+    )?;
 
-    t.set("shutdown", lua.create_function(|lua, (ud, how): (AnyUserData, Value)| {
-        let Some(io) = handle_of(&ud)? else { return closed(lua) };
-        let how = match &how {
-            Value::String(s) if s.as_bytes().as_ref() == b"send" => std::net::Shutdown::Write,
-            Value::String(s) if s.as_bytes().as_ref() == b"receive" => std::net::Shutdown::Read,
-            Value::String(s) if s.as_bytes().as_ref() == b"both" => std::net::Shutdown::Both,
-            Value::Nil => std::net::Shutdown::Both,
-            _ => return fail(lua, "EINVAL", "shutdown takes 'send', 'receive' or 'both'"),
-        };
-        match SockRef::from(&*io).shutdown(how) {
-            Ok(()) => Ok(one(Value::Boolean(true))),
-            Err(err) => fail_io(lua, &err),
-        }
-    })?)?;
+    t.set(
+        "bind",
+        lua.create_function(|lua, (ud, addr, port): (AnyUserData, String, Value)| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            let Some(ip) = parse_ip(&addr) else {
+                return fail(lua, "EINVAL", format!("{addr:?} is not an IP address"));
+            };
+            let port = match port_arg(lua, &port, 2) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            match SockRef::from(&*io).bind(&SocketAddr::new(ip, port).into()) {
+                Ok(()) => Ok(one(Value::Boolean(true))),
+                Err(err) => fail_io(lua, &err),
+            }
+        })?,
+    )?;
+
+    t.set(
+        "listen",
+        lua.create_function(|lua, (ud, backlog): (AnyUserData, Value)| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            let backlog = match &backlog {
+                Value::Nil => libc::SOMAXCONN,
+                v => match as_integer(v).and_then(|b| i32::try_from(b).ok()) {
+                    Some(b) if b >= 0 => b,
+                    _ => return fail(lua, "EINVAL", "the backlog must be a non-negative integer"),
+                },
+            };
+            match SockRef::from(&*io).listen(backlog) {
+                Ok(()) => Ok(one(Value::Boolean(true))),
+                Err(err) => fail_io(lua, &err),
+            }
+        })?,
+    )?;
+
+    t.set(
+        "set_option",
+        lua.create_function(|lua, (ud, name, value): (AnyUserData, String, Value)| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            let Value::Boolean(on) = value else {
+                return fail(lua, "EINVAL", format!("option {name:?} takes a boolean, got {}", type_name(&value)));
+            };
+            let sock = SockRef::from(&*io);
+            let r = match name.as_str() {
+                "reuse_address" => sock.set_reuse_address(on),
+                "tcp_no_delay" => sock.set_tcp_nodelay(on),
+                "keep_alive" => sock.set_keepalive(on),
+                other => return fail(lua, "EINVAL", format!("unknown socket option {other:?}")),
+            };
+            match r {
+                Ok(()) => Ok(one(Value::Boolean(true))),
+                Err(err) => fail_io(lua, &err),
+            }
+        })?,
+    )?;
+
+    t.set(
+        "local_endpoint",
+        lua.create_function(|lua, ud: AnyUserData| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            endpoint(lua, SockRef::from(&*io).local_addr())
+        })?,
+    )?;
+
+    t.set(
+        "remote_endpoint",
+        lua.create_function(|lua, ud: AnyUserData| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            endpoint(lua, SockRef::from(&*io).peer_addr())
+        })?,
+    )?;
+
+    let e = engine.clone();
+    t.set(
+        "accept",
+        lua.create_function(move |lua, ud: AnyUserData| {
+            let Some(fd) = handle_of(&ud)? else { return closed(lua) };
+            let started = e.borrow_mut().start_io(Op::Accept { fd }, None);
+            report(lua, &e, started)
+        })?,
+    )?;
+
+    let e = engine.clone();
+    t.set(
+        "connect",
+        lua.create_function(move |lua, (ud, addr, port): (AnyUserData, String, Value)| {
+            let Some(fd) = handle_of(&ud)? else { return closed(lua) };
+            let Some(ip) = parse_ip(&addr) else {
+                return fail(lua, "EINVAL", format!("{addr:?} is not an IP address"));
+            };
+            let port = match port_arg(lua, &port, 2) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let addr = Box::new(SockAddr::from(SocketAddr::new(ip, port)));
+            let started = e.borrow_mut().start_io(Op::Connect { fd, addr, started: false }, None);
+            report(lua, &e, started)
+        })?,
+    )?;
+
+    let e = engine.clone();
+    t.set(
+        "read",
+        lua.create_function(move |lua, (ud, span): (AnyUserData, Value)| {
+            let Some(fd) = handle_of(&ud)? else { return closed(lua) };
+            let sink = match &span {
+                Value::UserData(s) if s.is::<ByteSpan>() => {
+                    let s = s.borrow::<ByteSpan>()?;
+                    ReadSink { storage: s.storage.clone(), start: s.start, len: s.len }
+                }
+                v => return fail(lua, "EINVAL", format!("bad argument #1 (byte_span expected, got {})", type_name(v))),
+            };
+            let buf = e.borrow_mut().buffer(sink.len);
+            let started = e.borrow_mut().start_io(Op::Read { fd, buf }, Some(sink));
+            report(lua, &e, started)
+        })?,
+    )?;
+
+    let e = engine.clone();
+    t.set(
+        "write",
+        lua.create_function(move |lua, (ud, data): (AnyUserData, Value)| {
+            let Some(fd) = handle_of(&ud)? else { return closed(lua) };
+            let mut buf = e.borrow_mut().buffer(0);
+            match &data {
+                Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+                Value::UserData(u) if u.is::<ByteSpan>() => u.borrow::<ByteSpan>()?.with(|b| buf.extend_from_slice(b)),
+                v => {
+                    return fail(
+                        lua,
+                        "EINVAL",
+                        format!("bad argument #1 (byte_span or string expected, got {})", type_name(v)),
+                    );
+                }
+            }
+            let started = e.borrow_mut().start_io(Op::Write { fd, buf }, None);
+            report(lua, &e, started)
+        })?,
+    )?;
+
+    t.set(
+        "shutdown",
+        lua.create_function(|lua, (ud, how): (AnyUserData, Value)| {
+            let Some(io) = handle_of(&ud)? else { return closed(lua) };
+            let how = match &how {
+                Value::String(s) if s.as_bytes().as_ref() == b"send" => std::net::Shutdown::Write,
+                Value::String(s) if s.as_bytes().as_ref() == b"receive" => std::net::Shutdown::Read,
+                Value::String(s) if s.as_bytes().as_ref() == b"both" => std::net::Shutdown::Both,
+                Value::Nil => std::net::Shutdown::Both,
+                _ => return fail(lua, "EINVAL", "shutdown takes 'send', 'receive' or 'both'"),
+            };
+            match SockRef::from(&*io).shutdown(how) {
+                Ok(()) => Ok(one(Value::Boolean(true))),
+                Err(err) => fail_io(lua, &err),
+            }
+        })?,
+    )?;
 
     // close(h): cancels the object's ops; the descriptor closes when the last op lets go of it.
     let e = engine.clone();
-    t.set("close", lua.create_function(move |lua, ud: AnyUserData| {
-        let io = ud.borrow_mut::<Handle>()?.io.take();
-        match io {
-            Some(io) => {
-                e.borrow_mut().cancel_fd(io.token());
-                Ok(one(Value::Boolean(true)))
+    t.set(
+        "close",
+        lua.create_function(move |lua, ud: AnyUserData| {
+            let io = ud.borrow_mut::<Handle>()?.io.take();
+            match io {
+                Some(io) => {
+                    e.borrow_mut().cancel_fd(io.token());
+                    Ok(one(Value::Boolean(true)))
+                }
+                None => closed(lua),
             }
-            None => closed(lua),
-        }
-    })?)?;
+        })?,
+    )?;
 
     t.set("is_open", lua.create_function(|_, ud: AnyUserData| Ok(ud.borrow::<Handle>()?.live().is_some()))?)?;
 
     // stdio(n): a handle on a duplicate of descriptor 0, 1 or 2 (left in blocking mode: the
     // file description is shared with the parent).
     let e = engine.clone();
-    t.set("stdio", lua.create_function(move |lua, n: i32| {
-        let fd = match n {
-            0 => std::io::stdin().as_fd().try_clone_to_owned(),
-            1 => std::io::stdout().as_fd().try_clone_to_owned(),
-            2 => std::io::stderr().as_fd().try_clone_to_owned(),
-            _ => return fail(lua, "EINVAL", "stdio takes 0, 1 or 2"),
-        };
-        match fd {
-            Ok(fd) => Ok(one(make_handle(lua, &e, fd, false)?)),
-            Err(err) => fail_io(lua, &err),
-        }
-    })?)?;
+    t.set(
+        "stdio",
+        lua.create_function(move |lua, n: i32| {
+            let fd = match n {
+                0 => std::io::stdin().as_fd().try_clone_to_owned(),
+                1 => std::io::stdout().as_fd().try_clone_to_owned(),
+                2 => std::io::stderr().as_fd().try_clone_to_owned(),
+                _ => return fail(lua, "EINVAL", "stdio takes 0, 1 or 2"),
+            };
+            match fd {
+                Ok(fd) => Ok(one(make_handle(lua, &e, fd, false)?)),
+                Err(err) => fail_io(lua, &err),
+            }
+        })?,
+    )?;
 
     t.set("is_span_or_string", lua.create_function(|_, v: Value| Ok(bytes_of(&v).is_some()))?)?;
     t.set("is_handle", lua.create_function(|_, v: Value| Ok(matches!(&v, Value::UserData(u) if u.is::<Handle>())))?)?;

@@ -106,21 +106,27 @@ pub fn raw_table(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("null", Value::NULL)?;
     t.set("array_mt", array_mt)?;
-    t.set("encode", lua.create_function(|lua, v: Value| match to_json(lua, &v, 0) {
-        Ok(j) => match serde_json::to_string(&j) {
-            Ok(s) => Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(s)?)])),
-            Err(e) => fail(lua, "EINVAL", e.to_string()),
-        },
-        Err(why) => fail(lua, "EINVAL", why),
-    })?)?;
-    t.set("decode", lua.create_function(|lua, v: Value| {
-        let Value::String(s) = &v else {
-            return fail(lua, "EINVAL", format!("bad argument #1 (string expected, got {})", type_name(&v)));
-        };
-        match serde_json::from_slice::<serde_json::Value>(&s.as_bytes()) {
-            Ok(j) => Ok(MultiValue::from_vec(vec![from_json(lua, j)?])),
-            Err(e) => fail(lua, "EINVAL", format!("invalid JSON: {e}")),
-        }
-    })?)?;
+    t.set(
+        "encode",
+        lua.create_function(|lua, v: Value| match to_json(lua, &v, 0) {
+            Ok(j) => match serde_json::to_string(&j) {
+                Ok(s) => Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(s)?)])),
+                Err(e) => fail(lua, "EINVAL", e.to_string()),
+            },
+            Err(why) => fail(lua, "EINVAL", why),
+        })?,
+    )?;
+    t.set(
+        "decode",
+        lua.create_function(|lua, v: Value| {
+            let Value::String(s) = &v else {
+                return fail(lua, "EINVAL", format!("bad argument #1 (string expected, got {})", type_name(&v)));
+            };
+            match serde_json::from_slice::<serde_json::Value>(&s.as_bytes()) {
+                Ok(j) => Ok(MultiValue::from_vec(vec![from_json(lua, j)?])),
+                Err(e) => fail(lua, "EINVAL", format!("invalid JSON: {e}")),
+            }
+        })?,
+    )?;
     Ok(t)
 }

@@ -23,26 +23,35 @@ pub fn raw_table(lua: &Lua, script: &str, args: &[String]) -> mlua::Result<Table
     }
     t.set("environment", environment)?;
 
-    t.set("exit", lua.create_function(|lua, code: Value| {
-        let code = match &code {
-            Value::Nil => 0,
-            v => match as_integer(v).and_then(|c| u8::try_from(c).ok()) {
-                Some(c) => i32::from(c),
-                None => {
-                    return fail(lua, "EINVAL", format!("exit status must be an integer in [0, 255], got {}", match v {
-                        Value::Integer(i) => i.to_string(),
-                        Value::Number(n) => n.to_string(),
-                        other => type_name(other).to_owned(),
-                    }));
-                }
-            },
-        };
-        let _ = std::io::stdout().flush();
-        let _ = std::io::stderr().flush();
-        // libc's exit flushes the C stdio buffers Lua's `io` library writes through.
-        std::process::exit(code);
-    })?)?;
+    t.set(
+        "exit",
+        lua.create_function(|lua, code: Value| {
+            let code = match &code {
+                Value::Nil => 0,
+                v => match as_integer(v).and_then(|c| u8::try_from(c).ok()) {
+                    Some(c) => i32::from(c),
+                    None => {
+                        return fail(
+                            lua,
+                            "EINVAL",
+                            format!(
+                                "exit status must be an integer in [0, 255], got {}",
+                                match v {
+                                    Value::Integer(i) => i.to_string(),
+                                    Value::Number(n) => n.to_string(),
+                                    other => type_name(other).to_owned(),
+                                }
+                            ),
+                        );
+                    }
+                },
+            };
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().flush();
+            // libc's exit flushes the C stdio buffers Lua's `io` library writes through.
+            std::process::exit(code);
+        })?,
+    )?;
 
     Ok(t)
 }
-

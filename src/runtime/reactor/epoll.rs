@@ -87,10 +87,7 @@ impl EpollReactor {
                     (Attempt::Done(made), false)
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
-                Err(e)
-                    if e.kind() == io::ErrorKind::Interrupted
-                        || e.raw_os_error() == Some(libc::ECONNABORTED) =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted || e.raw_os_error() == Some(libc::ECONNABORTED) => {
                     (Attempt::WouldBlock, false)
                 }
                 Err(e) => (Attempt::Done(Err(e)), false),
@@ -154,7 +151,11 @@ impl EpollReactor {
                     out.push(Completion { id: w.id, op: w.op, result });
                     if drained || blocking {
                         // A blocking descriptor runs one op per readiness report.
-                        if input { st.read_ready = false } else { st.write_ready = false }
+                        if input {
+                            st.read_ready = false
+                        } else {
+                            st.write_ready = false
+                        }
                         if blocking {
                             break;
                         }
@@ -163,7 +164,11 @@ impl EpollReactor {
                 Attempt::WouldBlock => {
                     let queue = if input { &mut st.readers } else { &mut st.writers };
                     queue.push_front(w);
-                    if input { st.read_ready = false } else { st.write_ready = false }
+                    if input {
+                        st.read_ready = false
+                    } else {
+                        st.write_ready = false
+                    }
                     break;
                 }
             }
@@ -217,7 +222,11 @@ impl Reactor for EpollReactor {
                     return Some(Completion { id, op, result });
                 }
                 Attempt::WouldBlock => {
-                    if input { st.read_ready = false } else { st.write_ready = false }
+                    if input {
+                        st.read_ready = false
+                    } else {
+                        st.write_ready = false
+                    }
                 }
             }
         }

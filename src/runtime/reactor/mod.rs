@@ -47,12 +47,24 @@ pub type OpId = u32;
 
 /// An IO operation and everything it owns while in flight.
 pub enum Op {
-    Accept { fd: Rc<IoFd> },
-    Connect { fd: Rc<IoFd>, addr: Box<SockAddr>, started: bool },
+    Accept {
+        fd: Rc<IoFd>,
+    },
+    Connect {
+        fd: Rc<IoFd>,
+        addr: Box<SockAddr>,
+        started: bool,
+    },
     /// Reads at most `buf.len()` bytes into `buf`.
-    Read { fd: Rc<IoFd>, buf: Vec<u8> },
+    Read {
+        fd: Rc<IoFd>,
+        buf: Vec<u8>,
+    },
     /// Writes at most `buf.len()` bytes from `buf` (one `write`, as `write_some` promises).
-    Write { fd: Rc<IoFd>, buf: Vec<u8> },
+    Write {
+        fd: Rc<IoFd>,
+        buf: Vec<u8>,
+    },
 }
 
 impl Op {
@@ -117,8 +129,10 @@ pub trait Reactor {
 pub enum ReactorError {
     #[error("LUACELL_IO={value:?} is not a known IO backend (expected 'io_uring' or 'epoll')")]
     UnknownBackend { value: String },
-    #[error("the io_uring backend was forced by LUACELL_IO, but this kernel refuses io_uring \
-             (check the sysctl kernel.io_uring_disabled, seccomp, or use LUACELL_IO=epoll)")]
+    #[error(
+        "the io_uring backend was forced by LUACELL_IO, but this kernel refuses io_uring \
+             (check the sysctl kernel.io_uring_disabled, seccomp, or use LUACELL_IO=epoll)"
+    )]
     UringUnavailable {
         #[source]
         source: io::Error,
@@ -156,9 +170,7 @@ pub fn new_reactor(forced: Option<Backend>) -> Result<Box<dyn Reactor>, ReactorE
 }
 
 fn new_epoll() -> Result<Box<dyn Reactor>, ReactorError> {
-    epoll::EpollReactor::new()
-        .map(|r| Box::new(r) as Box<dyn Reactor>)
-        .map_err(|source| ReactorError::Epoll { source })
+    epoll::EpollReactor::new().map(|r| Box::new(r) as Box<dyn Reactor>).map_err(|source| ReactorError::Epoll { source })
 }
 
 /// Whether io_uring can be used on this kernel (for `luacell doctor` and the tests).
