@@ -13,7 +13,12 @@ fn run_tour(backend: &str) {
     let tour = dir.join("tour.lua");
     let out = Command::new(binary()).arg("run").arg(&tour).env("LUACELL_IO", backend).output().expect("luacell runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "tour under {backend} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "tour under {backend} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in [
         "2. the consumer received a,b,c",
         "3. cleanup ran in the interrupted fiber",

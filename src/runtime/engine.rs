@@ -275,3 +275,96 @@ fn far_future() -> Instant {
     // About 30 years: further than any script waits, and safe from overflow.
     Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    fn engines() -> Vec<Engine<()>> {
+        let mut v = vec![Engine::new(Some(Backend::Epoll)).expect("epoll works")];
+        // io_uring is required on the machines luacell is tested on (see docs/architecture.md).
+        v.push(Engine::new(Some(Backend::IoUring)).expect("io_uring works on this kernel"));
+        v
+    }
+
+    fn wait_all(e: &mut Engine<()>, want: usize) -> Vec<Finished<()>> {
+        let mut out = Vec::new();
+        while out.len() < want {
+            e.wait(true, &mut out).expect("wait works");
+        }
+        out
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order() {
+        for mut e in engines() {
+            let late = e.start_timer(Duration::from_millis(20));
+            let early = e.start_timer(Duration::ZERO);
+            let done = wait_all(&mut e, 2);
+            let order: Vec<OpId> = done.iter().map(|f| f.id).collect();
+            assert_eq!(order, vec![early, late], "backend {}", e.backend());
+            assert_eq!(e.pending(), 0);
+        }
+    }
+
+    #[test]
+    fn cancelled_timer_reports_ecanceled_and_keeps_its_id_until_then() {
+        for mut e in engines() {
+            let id = e.start_timer(Duration::from_secs(3600));
+            e.cancel(id);
+            // The id must not be handed out again before its ECANCELED was delivered.
+            let other = e.start_timer(Duration::ZERO);
+            assert_ne!(other, id);
+            let done = wait_all(&mut e, 2);
+            let cancelled = done.iter().find(|f| f.id == id).expect("the cancelled timer is reported");
+            let err = cancelled.result.as_ref().err().and_then(io::Error::raw_os_error);
+            assert_eq!(err, Some(libc::ECANCELED));
+        }
+    }
+
+    #[test]
+    fn read_on_socketpair_returns_the_bytes_written() {
+        for mut e in engines() {
+            let (a, mut b) = UnixStream::pair().expect("socketpair");
+            a.set_nonblocking(true).expect("nonblocking");
+            let fd = e.adopt(a.into(), true);
+            let buf = e.buffer(16);
+            let id = match e.start_io(Op::Read { fd, buf }, None) {
+                Started::Pending(id) => id,
+                Started::Done(_) => panic!("nothing was written yet, the read cannot finish"),
+            };
+            b.write_all(b"hello").expect("write to the peer");
+            let done = wait_all(&mut e, 1);
+            assert_eq!(done[0].id, id);
+            match &done[0].result {
+                Ok(FinishedOutput::Read { data, n }) => assert_eq!(&data[..*n], b"hello"),
+                _ => panic!("backend {}: the read did not return the bytes", e.backend()),
+            }
+        }
+    }
+
+    #[test]
+    fn cancelled_read_returns_ecanceled_and_releases_the_descriptor() {
+        for mut e in engines() {
+            let (a, _b) = UnixStream::pair().expect("socketpair");
+            a.set_nonblocking(true).expect("nonblocking");
+            let fd = e.adopt(a.into(), true);
+            let weak = Rc::downgrade(&fd);
+            let buf = e.buffer(16);
+            let Started::Pending(id) = e.start_io(Op::Read { fd, buf }, None) else {
+                panic!("nothing was written yet, the read cannot finish")
+            };
+            assert!(weak.upgrade().is_some(), "the op keeps the descriptor alive");
+            e.cancel_fd(weak.upgrade().map(|f| f.token()).unwrap_or_default());
+            let done = wait_all(&mut e, 1);
+            assert_eq!(done[0].id, id);
+            let err = done[0].result.as_ref().err().and_then(io::Error::raw_os_error);
+            assert_eq!(err, Some(libc::ECANCELED), "backend {}", e.backend());
+            drop(done);
+            assert!(weak.upgrade().is_none(), "backend {}: the descriptor is released", e.backend());
+        }
+    }
+}
