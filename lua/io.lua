@@ -72,8 +72,15 @@ local H <const> = 1  -- slot of the raw handle in IO objects
 
 local E_read, E_write, E_close, E_is_open = E.read, E.write, E.close, E.is_open
 
+-- Metatables of the objects that hold a raw handle in slot H.
+local IO_MT = setmetatable({}, { __mode = 'k' })
+
+local function bad_self(what, expected, got)
+  raise('EINVAL', what, format('bad self (%s expected, got %s)', expected, type(got)))
+end
+
 local function handle(self, what)
-  if type(self) ~= 'table' or self[H] == nil then raise('EINVAL', what, 'bad self (an IO object expected)') end
+  if type(self) ~= 'table' or not IO_MT[getmetatable(self)] then bad_self(what, 'an IO object', self) end
   local h = self[H]
   if not h then raise('EBADF', what, 'the object is not open') end
   return h
@@ -169,14 +176,20 @@ local function port_arg(what, n, p)
   return p
 end
 
-local function common_methods(kind, methods)
+local function common_methods(kind, methods, mt)
+  IO_MT[mt] = true
+  local function is_self(self, what)
+    if getmetatable(self) ~= mt then bad_self(what, kind, self) end
+  end
   local function open_handle(self, what)
+    is_self(self, what)
     local h = self[H]
     if not h then raise('EBADF', what, 'the ' .. kind .. ' is not open') end
     return h
   end
   function methods.open(self, family)
     local what = kind .. ':open'
+    is_self(self, what)
     if self[H] then raise('EISCONN', what, 'the ' .. kind .. ' is already open') end
     if getmetatable(family) == 'ip.address' then family = family.v6 and 'v6' or 'v4' end
     if family ~= 'v4' and family ~= 'v6' then arg_error(what, 1, "'v4', 'v6' or an ip.address", family) end
@@ -184,6 +197,7 @@ local function common_methods(kind, methods)
   end
   function methods.bind(self, addr, port)
     local what = kind .. ':bind'
+    is_self(self, what)
     local text, v6 = addr_arg(what, 1, addr)
     port = port_arg(what, 2, port)
     if not self[H] then methods.open(self, v6 and 'v6' or 'v4') end
@@ -200,7 +214,7 @@ local function common_methods(kind, methods)
     self[H] = false
     check(what, E_close(h))
   end
-  return open_handle
+  return open_handle, is_self
 end
 
 local function endpoint_index(kind, methods, open_handle)
@@ -227,7 +241,7 @@ end
 -- tcp.socket
 local socket_methods = {}
 local socket_mt = { __name = 'ip.tcp.socket' }
-local socket_open = common_methods('ip.tcp.socket', socket_methods)
+local socket_open, is_socket = common_methods('ip.tcp.socket', socket_methods, socket_mt)
 socket_mt.__index = endpoint_index('ip.tcp.socket', socket_methods, socket_open)
 
 local function new_socket(h)
@@ -236,6 +250,7 @@ end
 
 function socket_methods.connect(self, addr, port)
   local what = 'ip.tcp.socket:connect'
+  is_socket(self, what)
   local text, v6 = addr_arg(what, 1, addr)
   port = port_arg(what, 2, port)
   if not self[H] then socket_methods.open(self, v6 and 'v6' or 'v4') end
@@ -253,7 +268,7 @@ end
 -- tcp.acceptor
 local acceptor_methods = {}
 local acceptor_mt = { __name = 'ip.tcp.acceptor' }
-local acceptor_open = common_methods('ip.tcp.acceptor', acceptor_methods)
+local acceptor_open = common_methods('ip.tcp.acceptor', acceptor_methods, acceptor_mt)
 acceptor_mt.__index = endpoint_index('ip.tcp.acceptor', acceptor_methods, acceptor_open)
 
 function acceptor_methods.listen(self, backlog)
@@ -293,7 +308,9 @@ local function stdio(n, name)
   else
     methods.write_some = write_some('system.' .. name .. ':write_some')
   end
-  return setmetatable({ [H] = check('system.' .. name, E.stdio(n)) }, { __index = methods, __name = 'system.' .. name })
+  local mt = { __index = methods, __name = 'system.' .. name }
+  IO_MT[mt] = true
+  return setmetatable({ [H] = check('system.' .. name, E.stdio(n)) }, mt)
 end
 -- Built on first use, so a script that never touches them holds no extra descriptors.
 setmetatable(system, {

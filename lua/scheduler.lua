@@ -18,7 +18,7 @@ local E = RAW.io
 local raw_create, raw_resume, raw_yield = coroutine.create, coroutine.resume, coroutine.yield
 local raw_status, raw_running, raw_close = coroutine.status, coroutine.running, coroutine.close
 local raw_isyieldable = coroutine.isyieldable
-local traceback, getinfo = debug.traceback, debug.getinfo
+local traceback, getinfo, debug_setmetatable = debug.traceback, debug.getinfo, debug.setmetatable
 local type, select, error, setmetatable, getmetatable = type, select, error, setmetatable, getmetatable
 local tostring, xpcall, pcall, rawequal, rawget = tostring, xpcall, pcall, rawequal, rawget
 local pack, unpack = table.pack, table.unpack
@@ -117,9 +117,10 @@ local next_id = 0
 -- Fiber coroutines a script has seen (through coroutine.running), so that it cannot resume or
 -- close them: filled lazily, which keeps spawn free of a weak-table insert.
 local FIBER_CO = setmetatable({}, { __mode = 'k' })
--- Fibers that died with an error nobody has seen yet (not joined, not detached): printed as
--- panics when the VM ends, unless joined or detached first.
-local UNSEEN = {}
+-- Set in conclude(): a failed fiber nobody joined or detached gets a metatable with __gc, so
+-- its panic is printed when its handle is collected (at the latest when the VM closes). Only
+-- failed fibers pay for a finalizer.
+local failed_fiber_mt
 local PARKED_CO = setmetatable({}, { __mode = 'k' }) -- user coroutines suspended for their fiber
 
 local function post(rec)
@@ -145,14 +146,24 @@ end
 
 -- The message handler of every fiber body and scope: keeps the traceback of where an error
 -- was raised (not where a scope re-raised it).
--- The frames below the fiber's own function belong to the scheduler: cut them from tracebacks.
-local SCHEDULER_FRAMES = "\n\t%[C%]: in function 'xpcall'\n\tluacell/scheduler%.lua:.*$"
+-- Frames of the scheduler itself are cut from tracebacks, and the fiber's function is named by
+-- where it is defined (as a plain Lua traceback names an anonymous function).
+local function clean_traceback(rec, tb)
+  tb = tb:gsub("\n\t%[C%]: in function 'xpcall'\n\tluacell/scheduler%.lua:[^\n]*", '')
+  tb = tb:gsub('\n\tluacell/scheduler%.lua:[^\n]*', '')
+  local info = rec[FN] and getinfo(rec[FN], 'S')
+  if info then
+    local name = info.what == 'main' and 'main chunk' or format('function <%s:%d>', info.short_src, info.linedefined)
+    tb = tb:gsub("in local 'fiber_function'", 'in ' .. name)
+  end
+  return tb
+end
 
 local function msgh(err)
   local rec = current
   if rec ~= nil and not is_interrupted(err) and not rawequal(rec[TBERR], err) then
     rec[TBERR] = err
-    rec[TB] = (traceback(nil, 2):gsub(SCHEDULER_FRAMES, ''))
+    rec[TB] = clean_traceback(rec, traceback(nil, 2))
   end
   return err
 end
@@ -201,7 +212,7 @@ local function conclude(rec, how, err)
     elseif rec[JOIN] == 'detached' then
       print_panic(rec, err)
     else
-      UNSEEN[rec] = true
+      debug_setmetatable(rec, failed_fiber_mt)
     end
   end
 end
@@ -217,7 +228,8 @@ end
 
 local function fiber_body()
   local rec = current
-  return finish_ok(rec, rec[FN]())
+  local fiber_function = rec[FN]
+  return finish_ok(rec, fiber_function())
 end
 
 -- After a failure, the root-scope cleanups run in a fresh coroutine of the same fiber.
@@ -235,7 +247,7 @@ local function failed(rec, err)
     how = CAUGHT
   elseif not rawequal(rec[TBERR], err) then
     rec[TBERR] = err
-    rec[TB] = traceback(rec[CO])
+    rec[TB] = clean_traceback(rec, traceback(rec[CO]))
   end
   local scopes = rec[SCOPES]
   if scopes and scopes[1][1] ~= nil then
@@ -380,7 +392,6 @@ function fiber_methods.join(f)
   end
   f[JOIN] = 'joined'
   local how = f[DONE]
-  if how == FAILED then UNSEEN[f] = nil end
   if how == FAILED then
     error(f[ERR], 0)
   elseif how == CAUGHT then
@@ -395,10 +406,7 @@ function fiber_methods.detach(f)
   if getmetatable(f) ~= 'fiber' then arg_error(what, 1, 'fiber', f) end
   if f[JOIN] ~= nil then raise('EINVAL', what, 'the fiber is not joinable') end
   f[JOIN] = 'detached'
-  if f[DONE] == FAILED then
-    UNSEEN[f] = nil
-    print_panic(f, f[ERR])
-  end
+  if f[DONE] == FAILED then print_panic(f, f[ERR]) end
 end
 
 function fiber_methods.interrupt(f)
@@ -422,6 +430,12 @@ fiber_mt.__index = function(f, k)
   return nil
 end
 fiber_mt.__tostring = function(f) return format('fiber: %p', f) end
+
+failed_fiber_mt = {}
+for k, v in pairs(fiber_mt) do failed_fiber_mt[k] = v end
+failed_fiber_mt.__gc = function(rec)
+  if rec[JOIN] == nil then print_panic(rec, rec[ERR]) end
+end
 
 ------------------------------------------------------------------------------------------------
 -- this_fiber
@@ -569,11 +583,14 @@ local function guard(co, what)
   end
 end
 
+local function bad_coroutine(fname, n, expected, got)
+  error(format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected, type(got)), 3)
+end
+
 function coroutine.resume(co, ...)
-  if type(co) == 'thread' then
-    local refusal = guard(co, 'resume')
-    if refusal then return false, refusal end
-  end
+  if type(co) ~= 'thread' then bad_coroutine('resume', 1, 'coroutine', co) end
+  local refusal = guard(co, 'resume')
+  if refusal then return false, refusal end
   return resume_result(co, raw_resume(co, ...))
 end
 
@@ -586,6 +603,7 @@ local function wrap_result(co, ok, ...)
 end
 
 function coroutine.wrap(f)
+  if type(f) ~= 'function' then bad_coroutine('wrap', 1, 'function', f) end
   local co = raw_create(f)
   return function(...)
     return wrap_result(co, resume_result(co, raw_resume(co, ...)))
@@ -616,10 +634,9 @@ function coroutine.isyieldable()
 end
 
 function coroutine.close(co)
-  if type(co) == 'thread' then
-    local refusal = guard(co, 'close')
-    if refusal then error(refusal, 2) end
-  end
+  if type(co) ~= 'thread' then bad_coroutine('close', 1, 'coroutine', co) end
+  local refusal = guard(co, 'close')
+  if refusal then error(refusal, 2) end
   return raw_close(co)
 end
 
@@ -665,7 +682,13 @@ function require(name)
     if loaded[key] == nil then loaded[key] = r end
     return loaded[key]
   end
-  return raw_require(name)
+  -- Stock `require` is a C function: it cannot suspend, so a protected call loses nothing. A
+  -- lookup failure is re-raised at the caller's line, as stock Lua reports it; errors raised by
+  -- the module's own code pass through unchanged.
+  local ok, r = pcall(raw_require, name)
+  if ok then return r end
+  if type(r) == 'string' and r:sub(1, 8) == "module '" then error(r, 2) end
+  error(r, 0)
 end
 
 ------------------------------------------------------------------------------------------------
@@ -721,10 +744,6 @@ function S.run(chunk, script)
   local main = new_record(chunk, true)
   post(main)
   run_fibers()
-  for rec in pairs(UNSEEN) do
-    UNSEEN[rec] = nil
-    print_panic(rec, rec[ERR])
-  end
   return exit_status
 end
 

@@ -1,0 +1,33 @@
+-- A suspending call inside coroutine.wrap suspends the whole fiber; the wrapped coroutine
+-- sees only its own yields.
+local time = require 'time'
+
+local ticker = spawn(function()
+  for i = 1, 3 do
+    print('ticker', i)
+    this_fiber.yield()
+  end
+end)
+
+local gen = coroutine.wrap(function(a)
+  print('gen: got', a)
+  this_fiber.yield()          -- suspends the fiber, not a yield of gen
+  local b = coroutine.yield(a * 10)
+  print('gen: got', b)
+  time.sleep(0.001)           -- suspends the fiber again
+  local c = coroutine.yield(b * 10)
+  print('gen: got', c)
+  return 'gen finished'
+end)
+
+print('main: first resume ->', gen(1))
+print('main: second resume ->', gen(2))
+print('main: third resume ->', gen(3))
+ticker:join()
+
+-- an error raised after a suspension inside the coroutine reaches the caller of the wrapper
+local bad = coroutine.wrap(function()
+  this_fiber.yield()
+  error('inside wrap')
+end)
+print(pcall(bad))

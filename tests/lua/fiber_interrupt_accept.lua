@@ -1,0 +1,31 @@
+-- Interrupting a fiber blocked in accept cancels the accept; the acceptor still works.
+local ip = require 'ip'
+
+local acceptor = ip.tcp.acceptor.new()
+acceptor:open('v4')
+acceptor:bind('127.0.0.1', 0)
+acceptor:listen()
+
+local f = spawn(function()
+  print('f: accepting')
+  local ok, err = pcall(acceptor.accept, acceptor)
+  print('f: accept raised', ok, err.code, tostring(err))
+  acceptor:accept()
+  print('f: never printed')
+end)
+this_fiber.yield()
+f:interrupt()
+f:join()
+print('main: interruption_caught', f.interruption_caught)
+
+local server = spawn(function()
+  local s = acceptor:accept()
+  print('server: accepted a connection')
+  s:close()
+end)
+local client = ip.tcp.socket.new()
+client:connect(ip.address.loopback_v4(), acceptor.local_port)
+server:join()
+client:close()
+acceptor:close()
+print('main: done')

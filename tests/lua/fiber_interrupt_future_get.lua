@@ -1,0 +1,20 @@
+-- Interrupting a fiber waiting in future:get; other waiters still get the value.
+local future = require 'future'
+local p, fut = future.new()
+
+local f = spawn(function()
+  print('f: waiting for the future')
+  fut:get()
+  print('f: never printed')
+end)
+local g = spawn(function()
+  print('g: waiting for the future')
+  return fut:get()
+end)
+this_fiber.yield()
+f:interrupt()
+f:join()
+print('main: f interruption_caught', f.interruption_caught)
+p:set_value('the value')
+print('main: g got', g:join())
+print('main: get after set', fut:get())

@@ -1,0 +1,26 @@
+-- mutex:lock is not an interruption point: a fiber interrupted while waiting for the lock
+-- still gets it, and the interruption is raised at its next interruption point.
+local mutex = require 'mutex'
+local m = mutex.new()
+
+m:lock()
+local f = spawn(function()
+  print('f: waiting for the lock')
+  m:lock()
+  print('f: got the lock')
+  m:unlock()
+  print('f: unlocked, yielding')
+  this_fiber.yield()
+  print('f: never printed')
+end)
+this_fiber.yield()
+print('main: interrupting f while it waits for the lock')
+f:interrupt()
+this_fiber.yield()
+this_fiber.yield()
+print('main: unlocking')
+m:unlock()
+print('main: join returned', select('#', f:join()))
+print('main: interruption_caught', f.interruption_caught)
+print('main: try_lock after', m:try_lock())
+m:unlock()

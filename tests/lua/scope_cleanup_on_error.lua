@@ -1,0 +1,36 @@
+-- On error the handlers run, then the same error value goes on up.
+local e = setmetatable({}, { __tostring = function() return 'custom error' end })
+local ok, err = pcall(scope, function()
+  scope_cleanup_push(function() print('cleanup 1') end)
+  scope_cleanup_push(function() print('cleanup 2') end)
+  this_fiber.yield()
+  error(e)
+end)
+print(ok, rawequal(err, e), tostring(err))
+
+ok, err = pcall(scope, function()
+  scope_cleanup_push(function() print('cleanup with string error') end)
+  error('boom')
+end)
+print(ok, err)
+
+-- handlers run with interruption disabled and may suspend
+ok, err = pcall(scope, function()
+  scope_cleanup_push(function()
+    this_fiber.yield()
+    print('cleanup suspended and resumed')
+  end)
+  error('after suspend', 0)
+end)
+print(ok, err)
+
+-- an error in a nested scope runs the inner handlers, then the outer ones
+ok, err = pcall(scope, function()
+  scope_cleanup_push(function() print('outer') end)
+  scope(function()
+    scope_cleanup_push(function() print('inner') end)
+    error('nested', 0)
+  end)
+  print('never printed')
+end)
+print(ok, err)

@@ -1,0 +1,31 @@
+-- Interruption runs the handlers with interruption disabled: a handler may sleep.
+local time = require 'time'
+
+local f = spawn(function()
+  scope(function()
+    scope_cleanup_push(function() print('f: scope cleanup 1') end)
+    scope_cleanup_push(function()
+      time.sleep(0.01)
+      print('f: scope cleanup 2 slept while interrupted')
+    end)
+    print('f: sleeping')
+    time.sleep(3600)
+    print('f: never printed')
+  end)
+  print('f: never printed either')
+end)
+this_fiber.yield()
+f:interrupt()
+f:join()
+print('main: interruption_caught', f.interruption_caught)
+
+-- a scope that catches nothing: the interruption goes on up through pcall-free code
+local g = spawn(function()
+  local ok, err = pcall(scope, function()
+    scope_cleanup_push(function() print('g: cleanup') end)
+    this_fiber.yield()
+  end)
+  print('g: scope raised', ok, err.code)
+end)
+g:interrupt()
+g:join()
