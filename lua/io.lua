@@ -110,7 +110,10 @@ function stream.read_all(io, buf)
   local total, len = 0, #buf
   while total < len do
     local rest = total == 0 and buf or buf:slice(total + 1, len)
-    total = total + io:read_some(rest)
+    local n = io:read_some(rest)
+    -- A stream that reads nothing into a non-empty buffer has ended (or is broken): stop.
+    if math.type(n) ~= 'integer' or n <= 0 then raise('EOF', 'stream.read_all') end
+    total = total + n
   end
   return total
 end
@@ -125,7 +128,11 @@ function stream.write_all(io, buf)
   local total, len = 0, #buf
   while total < len do
     local rest = total == 0 and buf or buf:slice(total + 1, len)
-    total = total + io:write_some(rest)
+    local n = io:write_some(rest)
+    if math.type(n) ~= 'integer' or n <= 0 then
+      raise('EIO', 'stream.write_all', 'the stream wrote nothing')
+    end
+    total = total + n
   end
   return total
 end

@@ -518,6 +518,29 @@ local function scopes_of(rec)
   return s
 end
 
+-- Scope stacks belong to call stacks: the fiber's own coroutine uses the record's stack (whose
+-- first list is the fiber's root scope); a user coroutine has a stack of its own, so a
+-- coroutine suspended inside scope() never captures the fiber's handlers. A handler pushed in
+-- a user coroutine outside any of its scopes goes to the fiber's root scope (it runs when the
+-- fiber ends, never lost with the coroutine).
+local USER_SCOPES = setmetatable({}, { __mode = 'k' })
+
+local function scope_stack(rec)
+  local co = raw_running()
+  if co == rec[CO] then return scopes_of(rec) end
+  local s = USER_SCOPES[co]
+  if s == nil then
+    s = {}
+    USER_SCOPES[co] = s
+  end
+  return s
+end
+
+local function innermost_list(rec)
+  local stack = scope_stack(rec)
+  return stack[#stack] or scopes_of(rec)[1]
+end
+
 local function scope_exit(rec, scopes, depth, ok, ...)
   local list = scopes[depth]
   scopes[depth] = nil
@@ -529,7 +552,7 @@ end
 function scope(f, ...)
   if type(f) ~= 'function' then arg_error('scope', 1, 'function', f) end
   local rec = current
-  local scopes = scopes_of(rec)
+  local scopes = scope_stack(rec)
   local depth = #scopes + 1
   scopes[depth] = {}
   return scope_exit(rec, scopes, depth, xpcall(f, msgh, ...))
@@ -537,14 +560,12 @@ end
 
 function scope_cleanup_push(h)
   if type(h) ~= 'function' then arg_error('scope_cleanup_push', 1, 'function', h) end
-  local scopes = scopes_of(current)
-  local list = scopes[#scopes]
+  local list = innermost_list(current)
   list[#list + 1] = h
 end
 
 function scope_cleanup_pop(run_it)
-  local scopes = scopes_of(current)
-  local list = scopes[#scopes]
+  local list = innermost_list(current)
   local n = #list
   if n == 0 then
     raise('EINVAL', 'scope_cleanup_pop', 'no cleanup handler was pushed in this scope')

@@ -14,7 +14,7 @@ local time = {}
 
 function time.sleep(secs)
   if type(secs) ~= 'number' then arg_error('time.sleep', 1, 'number', secs) end
-  return (io_op('time.sleep', E_sleep, secs))
+  io_op('time.sleep', E_sleep, secs)
 end
 
 ------------------------------------------------------------------------------------------------
@@ -73,12 +73,20 @@ local timer_mt = { __name = 'steady_timer', __metatable = 'steady_timer' }
 local timer_methods = {}
 timer_mt.__index = timer_methods
 
+-- A timer tracks the fibers waiting on it, never op ids: an id belongs to its op only until
+-- the op completes (the engine then reuses it), and the record's WAITING slot is cleared at
+-- that moment, so cancelling through it can never touch another fiber's op.
+local WAITING = S.WAITING
+
 local function cancel_all(t)
   local n = 0
-  for id in pairs(t.ops) do
-    t.ops[id] = nil
-    E_cancel(id)
-    n = n + 1
+  for rec in pairs(t.waiters) do
+    t.waiters[rec] = nil
+    local id = rec[WAITING]
+    if type(id) == 'number' then
+      E_cancel(id)
+      n = n + 1
+    end
   end
   return n
 end
@@ -87,7 +95,8 @@ local function is_timer(t) return getmetatable(t) == 'steady_timer' end
 
 function timer_methods.expires_after(t, secs)
   if not is_timer(t) then arg_error('steady_timer:expires_after', 1, 'steady_timer', t) end
-  if type(secs) ~= 'number' or secs ~= secs then arg_error('steady_timer:expires_after', 1, 'number', secs) end
+  if type(secs) ~= 'number' then arg_error('steady_timer:expires_after', 1, 'number', secs) end
+  if secs ~= secs then raise('EINVAL', 'steady_timer:expires_after', 'the duration is NaN') end
   local n = cancel_all(t)
   t.expiry = now_steady() + secs
   return n
@@ -109,19 +118,20 @@ end
 function timer_methods.wait(t)
   local what = 'steady_timer:wait'
   if not is_timer(t) then arg_error(what, 1, 'steady_timer', t) end
-  enter(current(), what)
+  local rec = current()
+  enter(rec, what)
   local left = t.expiry - now_steady()
   if left < 0 then left = 0 end
   local id = check(what, E_sleep(left))
-  t.ops[id] = true
+  t.waiters[rec] = true
   local ok, err = pcall(await, what, id)
-  t.ops[id] = nil
+  t.waiters[rec] = nil
   if not ok then error(err, 0) end
 end
 
 time.steady_timer = {
   new = function()
-    return setmetatable({ ops = {}, expiry = 0 }, timer_mt)
+    return setmetatable({ waiters = {}, expiry = 0 }, timer_mt)
   end,
 }
 

@@ -327,6 +327,7 @@ fn search(lua: &Lua, ud: &AnyUserData, x: &Value, pos: &Value, how: Search) -> m
     let len = this.len;
     let forward = matches!(how, Search::Find | Search::FirstOf(_));
     // `pos` is where a forward search starts, or where a backward search ends (1-based).
+    let pos_arg = pos;
     let pos = match pos {
         Value::Nil => {
             if forward {
@@ -340,6 +341,10 @@ fn search(lua: &Lua, ud: &AnyUserData, x: &Value, pos: &Value, how: Search) -> m
             None => return bad_arg(lua, 2, "integer", v),
         },
     };
+    // A backward search of an empty span has nothing to look at (its default end is 0).
+    if !forward && len == 0 && matches!(pos_arg, Value::Nil) {
+        return Ok(MultiValue::from_vec(vec![Value::Nil]));
+    }
     if pos < 1 || pos as u64 > (len as u64).max(1) + u64::from(forward) {
         return fail(lua, "EINVAL", format!("position {pos} out of range for length {len}"));
     }

@@ -60,7 +60,7 @@ fn table_to_json(lua: &Lua, t: &Table, depth: usize) -> Result<serde_json::Value
         return Ok(serde_json::Value::Array(out));
     }
     if !all_string_keys {
-        return Err("a table mixes non-string keys with others (JSON object keys are strings)".to_owned());
+        return Err("a table must have only string keys (an object) or exactly the keys 1..n (an array)".to_owned());
     }
     let mut map = Map::new();
     for pair in t.pairs::<mlua::LuaString, Value>() {

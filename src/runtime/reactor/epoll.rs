@@ -103,7 +103,17 @@ impl EpollReactor {
                     }
                 } else {
                     match sock.take_error() {
-                        Ok(None) => (Attempt::Done(Ok(Output::Connected)), false),
+                        // Finish the handshake the way the kernel expects: a second connect()
+                        // reports the outcome and leaves later connect() calls failing with
+                        // EISCONN, as io_uring's CONNECT does.
+                        Ok(None) => match sock.connect(addr) {
+                            Ok(()) => (Attempt::Done(Ok(Output::Connected)), false),
+                            Err(e) if e.raw_os_error() == Some(libc::EISCONN) => {
+                                (Attempt::Done(Ok(Output::Connected)), false)
+                            }
+                            Err(e) if e.raw_os_error() == Some(libc::EALREADY) => (Attempt::WouldBlock, true),
+                            Err(e) => (Attempt::Done(Err(e)), false),
+                        },
                         Ok(Some(e)) | Err(e) => (Attempt::Done(Err(e)), false),
                     }
                 }
