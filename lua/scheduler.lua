@@ -133,7 +133,8 @@ local function vm_address()
 end
 
 local function print_panic(rec, err)
-  local msg = tostring(err)
+  local ok, msg = pcall(tostring, err)
+  if not ok or type(msg) ~= 'string' then msg = format('(a %s whose __tostring failed)', type(err)) end
   local tb = (rec[TBERR] ~= nil and rawequal(rec[TBERR], err)) and rec[TB] or 'stack traceback:\n\t[C]: in ?'
   if rec[MAIN] then
     stderr:write(format("Main fiber from VM %s panicked: '%s'\n%s\n", vm_address(), msg, tb))

@@ -31,6 +31,11 @@ pub struct UringReactor {
 impl UringReactor {
     pub fn new() -> io::Result<Self> {
         let ring = IoUring::builder().setup_clamp().build(ENTRIES)?;
+        // Timed waits pass their timeout through IORING_ENTER_EXT_ARG (Linux 5.11); without it
+        // the epoll backend serves better than a ring that cannot sleep with a deadline.
+        if !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "io_uring lacks IORING_FEAT_EXT_ARG (Linux 5.11)"));
+        }
         Ok(Self { ring, in_flight: Vec::new(), backlog: Vec::new() })
     }
 
