@@ -35,6 +35,8 @@ pub enum RunError {
     Reactor(#[from] ReactorError),
     #[error("internal error while setting up the Lua VM: {0}")]
     Setup(String),
+    #[error("internal error in the fiber scheduler: {0}")]
+    Scheduler(String),
 }
 
 /// What `luacell run` needs.
@@ -60,10 +62,7 @@ pub fn run_script(opts: &RunOptions) -> Result<i32, RunError> {
         let status = match run.call::<Value>((chunk, script_name)) {
             Ok(Value::Integer(n)) => i32::try_from(n).unwrap_or(1),
             Ok(_) => 0,
-            Err(e) => {
-                eprintln!("luacell: internal scheduler error: {e}");
-                1
-            }
+            Err(e) => return Err(RunError::Scheduler(e.to_string())),
         };
         // Dropping the VM runs the finalizers, which print the panics of fibers that were
         // never joined nor detached.
