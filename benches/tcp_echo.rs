@@ -62,6 +62,7 @@ struct Settings {
     secs: f64,
     rounds: usize,
     client_threads: usize,
+    connections: Vec<usize>,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T, valid: impl Fn(&T) -> bool) -> Result<T, String> {
@@ -79,6 +80,14 @@ fn run() -> Result<(), String> {
         secs: env_number("TCP_ECHO_SECS", 2.0, |v: &f64| v.is_finite() && *v > 0.0 && *v <= 60.0)?,
         rounds: env_number("TCP_ECHO_ROUNDS", 2, |v: &usize| (1..=20).contains(v))?,
         client_threads: env_number("TCP_ECHO_CLIENT_THREADS", 1, |v: &usize| (1..=64).contains(v))?,
+        connections: match std::env::var("TCP_ECHO_CONNS") {
+            Err(_) => CONNECTIONS.to_vec(),
+            Ok(text) => text
+                .split(',')
+                .map(|c| c.trim().parse::<usize>().ok().filter(|n| (1..=1000).contains(n)))
+                .collect::<Option<Vec<usize>>>()
+                .ok_or_else(|| format!("TCP_ECHO_CONNS={text:?} is not a comma-separated list of counts in [1, 1000]"))?,
+        },
     };
     let luacell = PathBuf::from(env!("CARGO_BIN_EXE_luacell"));
     if !luacell.is_file() {
@@ -111,37 +120,48 @@ fn run() -> Result<(), String> {
     }
 
     let mut results = Vec::new();
-    for conns in CONNECTIONS {
-        let mut best = vec![0.0f64; servers.len()];
+    for &conns in &settings.connections {
+        let mut best = vec![Measurement::default(); servers.len()];
         for round in 0..settings.rounds {
             // Rotate the order so no server always runs right after another one's load.
             for k in 0..servers.len() {
                 let i = (k + round) % servers.len();
                 let server = &mut servers[i];
                 server.check_alive()?;
-                let rate = measure(server.port, conns, &settings)
+                let m = measure(server.child.id(), server.port, conns, &settings)
                     .map_err(|e| format!("{} server, {conns} connection(s): {e}", server.name))?;
-                best[i] = best[i].max(rate);
+                if m.rate > best[i].rate {
+                    best[i] = m;
+                }
                 // Let the server see the closes before the next run.
                 thread::sleep(Duration::from_millis(50));
             }
         }
-        let peer = best[0];
+        let peer = best[0].rate;
         let mut line = format!("tcp_echo conns={conns:<2} peer={} rt/s", fmt_rate(peer));
-        for (server, rate) in servers.iter().zip(&best).skip(1) {
-            line.push_str(&format!("  {}={} rt/s ({:.2}x)", server.name, fmt_rate(*rate), rate / peer));
+        for (server, m) in servers.iter().zip(&best).skip(1) {
+            line.push_str(&format!("  {}={} rt/s ({:.2}x)", server.name, fmt_rate(m.rate), m.rate / peer));
         }
         println!("{line}");
+        let mut cpu = String::from("         server cpu:");
+        for (server, m) in servers.iter().zip(&best) {
+            cpu.push_str(&format!(" {} {:.0}% {:.2} µs/rt ", server.name, m.server_cpu * 100.0, cpu_per_rt(m)));
+        }
+        cpu.push_str("| busiest client thread:");
+        for (server, m) in servers.iter().zip(&best) {
+            cpu.push_str(&format!(" {} {:.0}%", server.name, m.client_cpu * 100.0));
+        }
+        println!("{cpu}");
         results.push((conns, best));
     }
 
-    println!("tcp_echo summary (luacell / peer):");
+    println!("tcp_echo summary: luacell / peer, round trips/s (and server CPU per round trip, peer / luacell)");
     for (conns, best) in &results {
         let ratios: Vec<String> = servers
             .iter()
             .zip(best)
             .skip(1)
-            .map(|(s, r)| format!("{} {:.2}x", s.name, r / best[0]))
+            .map(|(s, m)| format!("{} {:.2}x ({:.2}x)", s.name, m.rate / best[0].rate, cpu_per_rt(&best[0]) / cpu_per_rt(m)))
             .collect();
         println!("  conns={conns:<2} {}", ratios.join("  "));
     }
@@ -150,16 +170,21 @@ fn run() -> Result<(), String> {
             .iter()
             .zip(best)
             .skip(1)
-            .map(|(s, r)| {
-                let ratio = r / best[0];
+            .map(|(s, m)| {
+                let ratio = m.rate / best[0].rate;
                 let verdict = if ratio >= TARGET_RATIO { "meets" } else { "BELOW" };
                 format!("{} {ratio:.2}x {verdict}", s.name)
             })
             .collect();
-        println!("  target >= {TARGET_RATIO:.2}x at 64 connections: {}", verdicts.join(", "));
+        println!("  target >= {TARGET_RATIO:.2}x of the peer at 64 connections: {}", verdicts.join(", "));
     }
     drop(servers);
     Ok(())
+}
+
+/// Server CPU microseconds per round trip.
+fn cpu_per_rt(m: &Measurement) -> f64 {
+    if m.rate > 0.0 { m.server_cpu * 1e6 / m.rate } else { f64::NAN }
 }
 
 fn fmt_rate(rate: f64) -> String {
@@ -250,8 +275,27 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------------------------
 // Load client
 
-/// Runs `conns` ping-pong connections against 127.0.0.1:`port`; returns round trips per second.
-fn measure(port: u16, conns: usize, settings: &Settings) -> Result<f64, String> {
+/// What one run measured.
+#[derive(Clone, Copy, Default)]
+struct Measurement {
+    /// Round trips per second, all connections together.
+    rate: f64,
+    /// The server's CPU time over the measured span, as a fraction of one core (user + system,
+    /// all its threads, from /proc; includes the loopback work the kernel charges to it).
+    server_cpu: f64,
+    /// The busiest client thread's CPU time over its measured span, as a fraction of one core.
+    client_cpu: f64,
+}
+
+/// The round trips and CPU time one client thread did over its measured span.
+struct ThreadResult {
+    count: u64,
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+/// Runs `conns` ping-pong connections against the server at 127.0.0.1:`port`.
+fn measure(pid: u32, port: u16, conns: usize, settings: &Settings) -> Result<Measurement, String> {
     let mut streams = Vec::with_capacity(conns);
     for _ in 0..conns {
         let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect to 127.0.0.1:{port}: {e}"))?;
@@ -262,31 +306,73 @@ fn measure(port: u16, conns: usize, settings: &Settings) -> Result<f64, String> 
     let warm_end = start + WARMUP;
     let end = warm_end + Duration::from_secs_f64(settings.secs);
 
-    if conns == 1 {
-        let stream = streams.pop().ok_or("no connection")?;
-        let (count, elapsed) = blocking_client(&stream, warm_end, end)?;
-        return Ok(count as f64 / elapsed.as_secs_f64());
-    }
-
-    let nthreads = settings.client_threads.min(conns);
+    // One blocking thread for a single connection, else epoll loops.
+    let nthreads = if conns == 1 { 1 } else { settings.client_threads.min(conns) };
     let mut groups: Vec<Vec<TcpStream>> = (0..nthreads).map(|_| Vec::new()).collect();
     for (i, s) in streams.into_iter().enumerate() {
         groups[i % nthreads].push(s);
     }
-    let handles: Vec<_> = groups.into_iter().map(|g| thread::spawn(move || epoll_client(g, warm_end, end))).collect();
-    let mut rate = 0.0;
+    let handles: Vec<_> = groups
+        .into_iter()
+        .map(|g| {
+            thread::spawn(move || if g.len() == 1 { blocking_client(&g[0], warm_end, end) } else { epoll_client(g, warm_end, end) })
+        })
+        .collect();
+
+    // Sample the server's CPU time over (about) the clients' measured span.
+    thread::sleep(warm_end.saturating_duration_since(Instant::now()));
+    let cpu0 = process_cpu(pid).map(|c| (c, Instant::now()));
+    thread::sleep(end.saturating_duration_since(Instant::now()));
+    let cpu1 = process_cpu(pid).map(|c| (c, Instant::now()));
+
+    let mut m = Measurement::default();
     let mut first_error = None;
     for h in handles {
         match h.join() {
-            Ok(Ok((count, elapsed))) => rate += count as f64 / elapsed.as_secs_f64(),
+            Ok(Ok(r)) => {
+                m.rate += r.count as f64 / r.elapsed.as_secs_f64();
+                m.client_cpu = m.client_cpu.max(r.cpu.as_secs_f64() / r.elapsed.as_secs_f64());
+            }
             Ok(Err(e)) => first_error = first_error.or(Some(e)),
             Err(_) => first_error = first_error.or(Some("a client thread panicked".to_owned())),
         }
     }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(rate),
+    if let Some(e) = first_error {
+        return Err(e);
     }
+    if let (Ok((c0, t0)), Ok((c1, t1))) = (cpu0, cpu1) {
+        m.server_cpu = c1.saturating_sub(c0).as_secs_f64() / (t1 - t0).as_secs_f64();
+    }
+    Ok(m)
+}
+
+/// The user + system CPU time of process `pid` (all its threads) so far.
+fn process_cpu(pid: u32) -> Result<Duration, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // Fields after the ")" closing the command name start at field 3 (state); utime and stime
+    // are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| format!("{path}: unexpected format"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).ok_or_else(|| format!("{path}: no field {}", i + 3));
+    let total = ticks(11)? + ticks(12)?;
+    // SAFETY: sysconf takes no pointers.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz <= 0 {
+        return Err("sysconf(_SC_CLK_TCK) failed".to_owned());
+    }
+    Ok(Duration::from_secs_f64(total as f64 / hz as f64))
+}
+
+/// The CPU time the calling thread has used.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec the call writes into.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn message() -> [u8; MSG_LEN] {
@@ -300,7 +386,8 @@ fn message() -> [u8; MSG_LEN] {
 /// Counts the round trips done between `warm_end` and `end`, and that time span.
 struct Counter {
     count: u64,
-    warm: Option<(u64, Instant)>,
+    /// The count, time and thread CPU time at the end of the warm-up.
+    warm: Option<(u64, Instant, Duration)>,
     warm_end: Instant,
     end: Instant,
 }
@@ -311,18 +398,20 @@ impl Counter {
     }
 
     /// Notes the time; returns the result once `end` has passed.
-    fn tick(&mut self, now: Instant) -> Option<(u64, Duration)> {
+    fn tick(&mut self, now: Instant) -> Option<ThreadResult> {
         if self.warm.is_none() && now >= self.warm_end {
-            self.warm = Some((self.count, now));
+            self.warm = Some((self.count, now, thread_cpu()));
         }
         match self.warm {
-            Some((c0, t0)) if now >= self.end => Some((self.count - c0, now - t0)),
+            Some((c0, t0, cpu0)) if now >= self.end => {
+                Some(ThreadResult { count: self.count - c0, elapsed: now - t0, cpu: thread_cpu().saturating_sub(cpu0) })
+            }
             _ => None,
         }
     }
 }
 
-fn blocking_client(stream: &TcpStream, warm_end: Instant, end: Instant) -> Result<(u64, Duration), String> {
+fn blocking_client(stream: &TcpStream, warm_end: Instant, end: Instant) -> Result<ThreadResult, String> {
     stream.set_read_timeout(Some(STALL_TIMEOUT)).map_err(|e| format!("SO_RCVTIMEO: {e}"))?;
     stream.set_write_timeout(Some(STALL_TIMEOUT)).map_err(|e| format!("SO_SNDTIMEO: {e}"))?;
     let msg = message();
@@ -405,7 +494,7 @@ fn send_rest(c: &mut Conn, msg: &[u8; MSG_LEN]) -> Result<bool, String> {
 }
 
 /// Drives `streams` from one thread with a level-triggered epoll loop.
-fn epoll_client(streams: Vec<TcpStream>, warm_end: Instant, end: Instant) -> Result<(u64, Duration), String> {
+fn epoll_client(streams: Vec<TcpStream>, warm_end: Instant, end: Instant) -> Result<ThreadResult, String> {
     let ep = epoll_create()?;
     let msg = message();
     let mut conns = Vec::with_capacity(streams.len());

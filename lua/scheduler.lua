@@ -303,15 +303,21 @@ local function park(rec)
   return wake_values(rec)
 end
 
+-- Ops that may finish at once before the running fiber must give the others a turn: a fiber
+-- on an always-ready socket cannot starve the rest, and the common case pays no switch.
+local IMMEDIATE_BUDGET <const> = 64
+local immediate_left = IMMEDIATE_BUDGET
+
 -- Waits for a started op: `id` from a raw primitive. Returns its value or raises its error.
 local function await(what, id, value)
   local rec = current
   if id == false then
-    -- Finished at once: still give other fibers a turn (post semantics), which keeps a fiber
-    -- on an always-ready socket from starving the rest.
-    post(rec)
-    raw_yield(SUSPEND)
-    rec[WCODE], rec[WVAL] = nil, nil
+    immediate_left = immediate_left - 1
+    if immediate_left <= 0 then
+      post(rec)
+      raw_yield(SUSPEND)
+      rec[WCODE], rec[WVAL] = nil, nil
+    end
     return value
   end
   OPS[id] = rec
@@ -743,6 +749,7 @@ local function run_fibers()
       Q[head] = nil
       head = head + 1
       current = rec
+      immediate_left = IMMEDIATE_BUDGET
       local ok, err = raw_resume(rec[CO])
       if not ok then failed(rec, err) end
       if halted then return end

@@ -8,9 +8,10 @@ acceptor:listen()
 print('listening on a kernel-chosen port', acceptor.local_port > 0)
 print('local address', tostring(acceptor.local_address))
 
+local peer
 local server = spawn(function()
   local s = acceptor:accept()
-  print('server: peer address', tostring(s.remote_address))
+  peer = tostring(s.remote_address)
   local buf = byte_span.new(64)
   local echoed = 0
   while true do
@@ -39,6 +40,7 @@ for _, msg in ipairs({ 'hello', 'fibers', 'over tcp' }) do
 end
 client:shutdown('send')
 print('server echoed bytes', server:join())
+print('server: peer address', peer)
 client:close()
 acceptor:close()
 print('closed', client.is_open, acceptor.is_open)
