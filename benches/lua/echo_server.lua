@@ -1,6 +1,7 @@
 -- TCP echo server driven by benches/tcp_echo.rs: `luacell run echo_server.lua [PORT]`.
 -- Listens on 127.0.0.1 (PORT, or a kernel-chosen port when absent or 0), prints the port as the
 -- first stdout line (print flushes), then echoes every connection in its own fiber until killed.
+-- Written as a luacell program would be: one fiber per connection, one pcall around its loop.
 local ip = require 'ip'
 local stream = require 'stream'
 local system = require 'system'
@@ -17,20 +18,22 @@ a:bind('127.0.0.1', port)
 a:listen()
 print(a.local_port)
 
+local write_all = stream.write_all
+
 local function echo(s)
   local buf = byte_span.new(4096)
   while true do
-    -- read_some raises EOF (or ECONNRESET...) when the client goes away: end this connection
-    local ok, n = pcall(s.read_some, s, buf)
-    if not ok then break end
-    -- a client that resets mid-write must not turn into an unjoined-fiber panic
-    if not pcall(stream.write_all, s, buf:slice(1, n)) then break end
+    -- read_some raises EOF (or ECONNRESET...) when the client goes away
+    local n = s:read_some(buf)
+    write_all(s, buf:slice(1, n))
   end
-  s:close()
 end
 
 while true do
   local s = a:accept()
   s:set_option('tcp_no_delay', true)
-  spawn(function() echo(s) end)
+  spawn(function()
+    pcall(echo, s)
+    s:close()
+  end)
 end

@@ -8,12 +8,13 @@
 //! - a descriptor's ops are tracked so that closing it cancels them all.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::IdMap;
 use super::reactor::{Backend, Completion, Op, OpId, Output, Reactor, ReactorError, new_reactor};
 use crate::sys::{DroppedTokens, IoFd};
 
@@ -66,7 +67,7 @@ pub struct Engine<S> {
     /// Finished ops waiting for the next `wait` (fired or cancelled timers).
     ready: Vec<Finished<S>>,
     /// Ops in flight per descriptor token, for `cancel_fd`.
-    by_fd: HashMap<u64, Vec<OpId>>,
+    by_fd: IdMap<u64, Vec<OpId>>,
     pool: Vec<Vec<u8>>,
     completions: Vec<Completion>,
     next_token: u64,
@@ -84,7 +85,7 @@ impl<S> Engine<S> {
             timers: BinaryHeap::new(),
             timer_seq: 0,
             ready: Vec::new(),
-            by_fd: HashMap::new(),
+            by_fd: IdMap::default(),
             pool: Vec::new(),
             completions: Vec::new(),
             next_token: 1,

@@ -30,12 +30,19 @@ pub struct IoFd {
     /// False for inherited descriptors (stdio) whose file description we must not switch to
     /// non-blocking mode, because another process shares it.
     nonblocking: bool,
+    /// A socket (as opposed to a pipe, terminal or file): it takes recv/send.
+    socket: bool,
     dropped: DroppedTokens,
 }
 
 impl IoFd {
     pub fn new(fd: OwnedFd, token: u64, nonblocking: bool, dropped: DroppedTokens) -> Self {
-        Self { fd, token, nonblocking, dropped }
+        let socket = is_socket(fd.as_fd());
+        Self { fd, token, nonblocking, socket, dropped }
+    }
+
+    pub fn is_socket(&self) -> bool {
+        self.socket
     }
 
     pub fn token(&self) -> u64 {
@@ -82,6 +89,20 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // descriptor borrowed from its owner.
     let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
+}
+
+/// Whether `fd` is a socket (`fstat` says `S_IFSOCK`).
+pub fn is_socket(fd: BorrowedFd<'_>) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: `st` is a writable, properly aligned `stat` buffer that lives across the call, and
+    // `fd` is a live descriptor borrowed from its owner; the kernel only writes into `st`.
+    let r = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    if r != 0 {
+        return false;
+    }
+    // SAFETY: fstat returned 0, so it filled `st` completely.
+    let st = unsafe { st.assume_init() };
+    st.st_mode & libc::S_IFMT == libc::S_IFSOCK
 }
 
 /// Duplicates `fd` (close-on-exec), e.g. to wrap an inherited stdio descriptor.

@@ -10,14 +10,15 @@
 //! runs its syscall once epoll says it will not block. Descriptors epoll refuses (regular files)
 //! are always ready and run at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use socket2::SockRef;
 
 use super::{Backend, Completion, Op, OpId, Output, Reactor, cancelled};
+use crate::runtime::IdMap;
 use crate::sys::{self, IoFd, epoll};
 
 struct Waiting {
@@ -25,9 +26,14 @@ struct Waiting {
     op: Op,
 }
 
-#[derive(Default)]
 struct FdState {
+    /// The descriptor, to change its registration: upgraded only while it is open, so a
+    /// `modify` never reaches a number the kernel has reused for another file.
+    fd: Weak<IoFd>,
     registered: bool,
+    /// EPOLLOUT is in the interest set (non-blocking descriptors arm it only while a writer or
+    /// a connect waits: otherwise every ACK that frees send space would wake epoll).
+    out_armed: bool,
     /// epoll refused the descriptor (a regular file): it never blocks.
     unpollable: bool,
     /// Level-triggered interest currently armed, for blocking descriptors.
@@ -38,11 +44,29 @@ struct FdState {
     writers: VecDeque<Waiting>,
 }
 
+impl Default for FdState {
+    fn default() -> Self {
+        Self {
+            fd: Weak::new(),
+            registered: false,
+            out_armed: false,
+            unpollable: false,
+            armed: 0,
+            read_ready: false,
+            // Not known to be full: a write is tried first, and only an EAGAIN or a short
+            // write makes it wait for EPOLLOUT.
+            write_ready: true,
+            readers: VecDeque::new(),
+            writers: VecDeque::new(),
+        }
+    }
+}
+
 pub struct EpollReactor {
     ep: epoll::Epoll,
-    fds: HashMap<u64, FdState>,
+    fds: IdMap<u64, FdState>,
     /// Which descriptor each waiting op queues behind, for cancellation.
-    waiting: HashMap<OpId, u64>,
+    waiting: IdMap<OpId, u64>,
     /// Completions produced outside `wait` (cancellations), delivered by the next `wait`.
     done: Vec<Completion>,
     events: Vec<epoll::Event>,
@@ -57,8 +81,8 @@ impl EpollReactor {
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             ep: epoll::Epoll::new()?,
-            fds: HashMap::new(),
-            waiting: HashMap::new(),
+            fds: IdMap::default(),
+            waiting: IdMap::default(),
             done: Vec::new(),
             events: vec![epoll::empty_event(); 256],
         })
@@ -122,22 +146,37 @@ impl EpollReactor {
     }
 
     /// Registers a descriptor the first time an op must wait on it.
-    fn register(ep: &epoll::Epoll, fd: &IoFd, st: &mut FdState) {
+    fn register(ep: &epoll::Epoll, fd: &Rc<IoFd>, st: &mut FdState) {
         if st.registered || st.unpollable {
             return;
         }
-        let events = if fd.is_nonblocking() { epoll::READABLE | epoll::WRITABLE | epoll::EDGE } else { 0 };
+        st.fd = Rc::downgrade(fd);
+        let events = if fd.is_nonblocking() { epoll::READABLE | epoll::EDGE } else { 0 };
         match ep.add(fd.raw(), events, fd.token()) {
             Ok(()) => st.registered = true,
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => st.unpollable = true,
-            // Any other refusal (ENOMEM, ENOSPC for max_user_watches) fails the ops that wait.
+            // Any other refusal (ENOMEM, ENOSPC for max_user_watches): run the ops at once,
+            // where a non-blocking one reports EAGAIN instead of waiting forever.
             Err(_) => st.unpollable = true,
         }
     }
 
-    /// Re-arms the level-triggered interest of a blocking descriptor to what its queues need.
-    fn rearm(ep: &epoll::Epoll, fd: &IoFd, st: &mut FdState) {
-        if fd.is_nonblocking() || st.unpollable || !st.registered {
+    /// Re-arms the interest of a descriptor to what its queues need: EPOLLOUT for a
+    /// non-blocking one while writers wait; the whole level-triggered set for a blocking one.
+    fn rearm(ep: &epoll::Epoll, st: &mut FdState) {
+        if st.unpollable || !st.registered {
+            return;
+        }
+        // Closed meanwhile: epoll dropped the registration along with the file.
+        let Some(fd) = st.fd.upgrade() else { return };
+        if fd.is_nonblocking() {
+            let want_out = !st.writers.is_empty();
+            if want_out != st.out_armed {
+                let events = epoll::READABLE | epoll::EDGE | if want_out { epoll::WRITABLE } else { 0 };
+                if ep.modify(fd.raw(), events, fd.token()).is_ok() {
+                    st.out_armed = want_out;
+                }
+            }
             return;
         }
         let want = if st.readers.is_empty() { 0 } else { epoll::READABLE }
@@ -190,9 +229,7 @@ impl EpollReactor {
                 break;
             }
         }
-        if let Some(fd) = st.readers.front().or(st.writers.front()).map(|w| w.op.fd().clone()) {
-            Self::rearm(&self.ep, &fd, st);
-        }
+        Self::rearm(&self.ep, st);
     }
 }
 
@@ -253,7 +290,7 @@ impl Reactor for EpollReactor {
         let queue = if input { &mut st.readers } else { &mut st.writers };
         queue.push_back(Waiting { id, op });
         self.waiting.insert(id, fd.token());
-        Self::rearm(&self.ep, &fd, st);
+        Self::rearm(&self.ep, st);
         None
     }
 
@@ -268,9 +305,8 @@ impl Reactor for EpollReactor {
             }
         }
         if let Some(w) = found {
-            let fd = w.op.fd().clone();
             self.done.push(Completion { id, op: w.op, result: Err(cancelled()) });
-            Self::rearm(&self.ep, &fd, st);
+            Self::rearm(&self.ep, st);
         }
     }
 

@@ -30,7 +30,16 @@ pub struct UringReactor {
 
 impl UringReactor {
     pub fn new() -> io::Result<Self> {
-        let ring = IoUring::builder().setup_clamp().build(ENTRIES)?;
+        // COOP_TASKRUN: completions are run when we enter the kernel anyway, instead of
+        // interrupting the thread (an IPI) for each one; TASKRUN_FLAG tells us when to enter.
+        // SINGLE_ISSUER/DEFER_TASKRUN would tie the ring to one thread, and a VM may move
+        // between the threads of its execution context, so they are not used.
+        let ring = match IoUring::builder().setup_clamp().setup_coop_taskrun().setup_taskrun_flag().build(ENTRIES) {
+            Ok(ring) => ring,
+            // Older kernels (before 5.19) refuse the flags: a plain ring still works.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => IoUring::builder().setup_clamp().build(ENTRIES)?,
+            Err(e) => return Err(e),
+        };
         // Timed waits pass their timeout through IORING_ENTER_EXT_ARG (Linux 5.11); without it
         // the epoll backend serves better than a ring that cannot sleep with a deadline.
         if !ring.params().is_feature_ext_arg() {
@@ -41,13 +50,23 @@ impl UringReactor {
 
     fn sqe_for(id: OpId, op: &mut Op) -> squeue::Entry {
         let entry = match op {
+            // Sockets use RECV/SEND (straight to the socket layer, no file position); other
+            // descriptors (stdio: pipes, terminals, files) use READ/WRITE at the current position.
             Op::Read { fd, buf } => {
                 let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-                opcode::Read::new(types::Fd(fd.raw()), buf.as_mut_ptr(), len).offset(u64::MAX).build()
+                if fd.is_socket() {
+                    opcode::Recv::new(types::Fd(fd.raw()), buf.as_mut_ptr(), len).build()
+                } else {
+                    opcode::Read::new(types::Fd(fd.raw()), buf.as_mut_ptr(), len).offset(u64::MAX).build()
+                }
             }
             Op::Write { fd, buf } => {
                 let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-                opcode::Write::new(types::Fd(fd.raw()), buf.as_ptr(), len).offset(u64::MAX).build()
+                if fd.is_socket() {
+                    opcode::Send::new(types::Fd(fd.raw()), buf.as_ptr(), len).flags(libc::MSG_NOSIGNAL).build()
+                } else {
+                    opcode::Write::new(types::Fd(fd.raw()), buf.as_ptr(), len).offset(u64::MAX).build()
+                }
             }
             Op::Accept { fd } => opcode::Accept::new(types::Fd(fd.raw()), std::ptr::null_mut(), std::ptr::null_mut())
                 .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
