@@ -79,7 +79,7 @@ preload['byte_span'] = function() return byte_span end
 
 local H <const> = 1  -- slot of the raw handle in IO objects
 
-local E_read, E_write, E_close, E_is_open = E.read, E.write, E.close, E.is_open
+local E_close, E_is_open = E.close, E.is_open
 
 -- Metatables of the objects that hold a raw handle in slot H.
 local IO_MT = setmetatable({}, { __mode = 'k' })
@@ -97,15 +97,23 @@ end
 
 -- The raw read and write check their buffer argument themselves (FAIL, EINVAL), so the hot
 -- path makes no separate type check.
+local io_method = S.io_method
+-- The handle's Rust methods, taken once from the first handle made (see src/lua/api/io.rs).
+local H_read, H_write
+
 local function read_some(what)
   return function(self, buf)
-    return io_op(what, E_read, handle(self, what), buf)
+    local h = handle(self, what)
+    if H_read == nil then H_read, H_write = h.read, h.write end
+    return io_method(what, h, H_read, buf)
   end
 end
 
 local function write_some(what)
   return function(self, buf)
-    return io_op(what, E_write, handle(self, what), buf)
+    local h = handle(self, what)
+    if H_read == nil then H_read, H_write = h.read, h.write end
+    return io_method(what, h, H_write, buf)
   end
 end
 

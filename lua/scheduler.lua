@@ -338,6 +338,26 @@ local function io_op(what, start, ...)
   return await(what, check(what, start(...)))
 end
 
+-- The same for the per-message calls (`h:read(buf)`, `h:write(buf)`), flattened: one Lua call
+-- between the script and the Rust method when the op finishes at once.
+local function io_method(what, h, method, arg)
+  local rec = current
+  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) then enter(rec, what) end
+  local id, v, detail = method(h, arg)
+  if id == false then
+    immediate_left = immediate_left - 1
+    if immediate_left > 0 then return v end
+    immediate_left = IMMEDIATE_BUDGET
+    Q[tail] = rec
+    tail = tail + 1
+    raw_yield(SUSPEND)
+    rec[WCODE], rec[WVAL] = nil, nil
+    return v
+  end
+  if id == FAIL then raise(v, what, detail) end
+  return await(what, id)
+end
+
 -- Parks the running fiber interruptibly on a wait queue. `cancel(rec)` must remove it from the
 -- queue and return true if it was still there (so the interruption wins), false if it was
 -- already woken (so the wake-up, and whatever it carries, is kept).
@@ -367,6 +387,7 @@ local function cancel_wait(rec)
 end
 
 S.enter, S.park, S.park_interruptible, S.wake, S.await, S.io_op = enter, park, park_interruptible, wake, await, io_op
+S.io_method = io_method
 S.post = post
 S.check_suspend = function(rec, what)
   if rec[NOSUSP] > 0 then raise('EPERM', what, 'the fiber is inside a forbid_suspend block') end
