@@ -479,31 +479,25 @@ function this_fiber_fns.yield()
   if rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
 end
 
-function this_fiber_fns.disable_interruption()
-  local rec = current
-  rec[NOINTR] = rec[NOINTR] + 1
-end
-
-function this_fiber_fns.restore_interruption()
-  local rec = current
-  if rec[NOINTR] == 0 then
-    raise('EPERM', 'this_fiber.restore_interruption', 'interruption is not disabled')
+-- A nesting counter kept in a record slot: the first function opens a level, the second closes
+-- one and refuses (EPERM) to close a level that was never opened.
+local function nesting(slot, close_what, not_open)
+  local function open()
+    local rec = current
+    rec[slot] = rec[slot] + 1
   end
-  rec[NOINTR] = rec[NOINTR] - 1
-end
-
-function this_fiber_fns.forbid_suspend()
-  local rec = current
-  rec[NOSUSP] = rec[NOSUSP] + 1
-end
-
-function this_fiber_fns.allow_suspend()
-  local rec = current
-  if rec[NOSUSP] == 0 then
-    raise('EPERM', 'this_fiber.allow_suspend', 'suspension is not forbidden')
+  local function close()
+    local rec = current
+    if rec[slot] == 0 then raise('EPERM', close_what, not_open) end
+    rec[slot] = rec[slot] - 1
   end
-  rec[NOSUSP] = rec[NOSUSP] - 1
+  return open, close
 end
+
+this_fiber_fns.disable_interruption, this_fiber_fns.restore_interruption =
+  nesting(NOINTR, 'this_fiber.restore_interruption', 'interruption is not disabled')
+this_fiber_fns.forbid_suspend, this_fiber_fns.allow_suspend =
+  nesting(NOSUSP, 'this_fiber.allow_suspend', 'suspension is not forbidden')
 
 this_fiber = setmetatable(this_fiber_fns, {
   __name = 'this_fiber',

@@ -41,6 +41,21 @@ local function queue_remove(q, slot, rec)
   return false
 end
 
+local function wake_all(q)
+  local rec = queue_pop(q)
+  while rec do
+    wake(rec)
+    rec = queue_pop(q)
+  end
+end
+
+-- Parks `rec` in `q` until woken; an interruption removes it only while it is still queued.
+-- Returns the wake code ('interrupted' or nil).
+local function wait_in(q, rec)
+  local slot = queue_push(q, rec)
+  return park_interruptible(rec, function(r) return queue_remove(q, slot, r) end)
+end
+
 ------------------------------------------------------------------------------------------------
 -- mutex
 
@@ -89,12 +104,17 @@ function mutex_methods.try_lock(m)
   return true
 end
 
+-- Unlocking needs the lock held by the calling fiber (stricter than Emilua, which does not
+-- track the owner).
+local function check_unlock(m, kind)
+  local what = kind .. ':unlock'
+  if getmetatable(m) ~= kind then arg_error(what, 1, kind, m) end
+  if m.owner == nil then raise('EPERM', what, 'the mutex is not locked') end
+  if not rawequal(m.owner, current()) then raise('EPERM', what, 'the mutex is locked by another fiber') end
+end
+
 function mutex_methods.unlock(m)
-  if getmetatable(m) ~= 'mutex' then arg_error('mutex:unlock', 1, 'mutex', m) end
-  if m.owner == nil then raise('EPERM', 'mutex:unlock', 'the mutex is not locked') end
-  if not rawequal(m.owner, current()) then
-    raise('EPERM', 'mutex:unlock', 'the mutex is locked by another fiber')
-  end
+  check_unlock(m, 'mutex')
   release(m)
 end
 
@@ -136,11 +156,7 @@ function rmutex_methods.try_lock(m)
 end
 
 function rmutex_methods.unlock(m)
-  if getmetatable(m) ~= 'recursive_mutex' then arg_error('recursive_mutex:unlock', 1, 'recursive_mutex', m) end
-  if m.owner == nil then raise('EPERM', 'recursive_mutex:unlock', 'the mutex is not locked') end
-  if not rawequal(m.owner, current()) then
-    raise('EPERM', 'recursive_mutex:unlock', 'the mutex is locked by another fiber')
-  end
+  check_unlock(m, 'recursive_mutex')
   m.depth = m.depth - 1
   if m.depth == 0 then
     release(m)
@@ -190,12 +206,7 @@ end
 
 function cond_methods.notify_all(c)
   if getmetatable(c) ~= 'condition_variable' then arg_error('condition_variable:notify_all', 1, 'condition_variable', c) end
-  local q = c.waiters
-  local rec = queue_pop(q)
-  while rec do
-    wake(rec)
-    rec = queue_pop(q)
-  end
+  wake_all(c.waiters)
 end
 
 local condition_variable = {}
@@ -215,12 +226,7 @@ future_mt.__index = future_methods
 
 local function settle(st, ok, v)
   st.done, st.ok, st.value = true, ok, v
-  local q = st.waiters
-  local rec = queue_pop(q)
-  while rec do
-    wake(rec)
-    rec = queue_pop(q)
-  end
+  wake_all(st.waiters)
 end
 
 function promise_methods.set_value(p, v)
@@ -253,10 +259,7 @@ function future_methods.get(f)
   local rec = current()
   if not st.done then
     enter(rec, what)
-    local q = st.waiters
-    local slot = queue_push(q, rec)
-    local code = park_interruptible(rec, function(r) return queue_remove(q, slot, r) end)
-    if code == 'interrupted' then error(INTERRUPTED, 0) end
+    if wait_in(st.waiters, rec) == 'interrupted' then error(INTERRUPTED, 0) end
   end
   if st.ok then return st.value end
   error(st.value, 0)

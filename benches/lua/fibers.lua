@@ -1,7 +1,6 @@
 -- Fiber spawn+join and yield rates against plain coroutines in the same VM.
 -- The peers use the raw coroutine functions (the ones luacell's wrappers call), taken from the
 -- wrappers' upvalues: this bench runs in the trusted main VM, which has `debug`.
-collectgarbage(os.getenv('GCMODE') or 'incremental')
 local time = require 'time'
 local now = time.steady_clock.now
 

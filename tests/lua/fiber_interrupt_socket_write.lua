@@ -1,14 +1,7 @@
 -- Interrupting a fiber that writes to a socket nobody reads (its write eventually blocks).
-local ip = require 'ip'
 local time = require 'time'
 
-local acceptor = ip.tcp.acceptor.new()
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 local writer = spawn(function()
   local chunk = string.rep('x', 65536)

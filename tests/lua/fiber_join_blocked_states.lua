@@ -7,13 +7,7 @@ local time = require 'time'
 
 local m, cm, cv = mutex.new(), mutex.new(), condition_variable.new()
 local p, fut = future.new()
-local acceptor = ip.tcp.acceptor.new()
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 local release_p, release = future.new()
 spawn(function()

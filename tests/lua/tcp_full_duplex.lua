@@ -1,16 +1,9 @@
 -- Both ends of a connection write and read 2 MB at the same time: on each socket a read and a
 -- write are in flight together (neither side can finish its write before the other reads).
-local ip = require 'ip'
 local stream = require 'stream'
 
 local SIZE = 2 * 1024 * 1024
-local acceptor = ip.tcp.acceptor.new()
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 local function pattern(seed)
   local b = byte_span.new(SIZE)

@@ -1,16 +1,9 @@
 -- Two fibers blocked reading the same socket: each chunk of data wakes exactly one of them,
 -- and the other stays blocked until the next chunk.
-local ip = require 'ip'
 local mutex = require 'mutex'
 local condition_variable = require 'condition_variable'
 
-local acceptor = ip.tcp.acceptor.new()
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 local m, cv, got = mutex.new(), condition_variable.new(), {}
 local function reader()
