@@ -145,8 +145,6 @@ local function print_panic(rec, err)
   exit_status = 1
 end
 
--- The message handler of every fiber body and scope: keeps the traceback of where an error
--- was raised (not where a scope re-raised it).
 -- Frames of the scheduler itself are cut from tracebacks, and the fiber's function is named by
 -- where it is defined (as a plain Lua traceback names an anonymous function).
 local function clean_traceback(rec, tb)
@@ -160,6 +158,8 @@ local function clean_traceback(rec, tb)
   return tb
 end
 
+-- The message handler of scopes and cleanup handlers: keeps the traceback of where an error
+-- was raised, so that the panic shows it rather than the place a scope re-raised it.
 local function msgh(err)
   local rec = current
   if rec ~= nil and not is_interrupted(err) and not rawequal(rec[TBERR], err) then
@@ -269,6 +269,7 @@ local function new_record(f, main)
   return rec
 end
 
+-- The same record as new_record's, built inline: spawn is the hot path of fiber creation.
 function spawn(f)
   if type(f) ~= 'function' then arg_error('spawn', 1, 'function', f) end
   local rec = setmetatable({ raw_create(fiber_body), f, false, nil, false, 0, 0, nil, nil, nil }, fiber_mt)
