@@ -105,8 +105,11 @@ local OK <const>, FAILED <const>, CAUGHT <const> = 1, 2, 3
 -- one), and no script can produce it.
 local SUSPEND = function() end
 
--- Ready queue: a FIFO over an array.
-local Q, head, tail = {}, 1, 1
+-- Ready fibers: Q holds those posted for the next round (Q[1..qn], FIFO). Each round the loop
+-- swaps Q with the array it just emptied, so indices always restart at 1 and both stay in the
+-- tables' array parts however long fibers keep posting.
+local Q, qn = {}, 0
+local spare = {}
 local current = nil          -- the record of the running fiber
 local OPS = {}               -- op id -> record of the fiber waiting for it
 local npending = 0           -- ops in flight
@@ -124,8 +127,8 @@ local failed_fiber_mt
 local PARKED_CO = setmetatable({}, { __mode = 'k' }) -- user coroutines suspended for their fiber
 
 local function post(rec)
-  Q[tail] = rec
-  tail = tail + 1
+  qn = qn + 1
+  Q[qn] = rec
 end
 
 local function vm_address()
@@ -273,8 +276,8 @@ end
 function spawn(f)
   if type(f) ~= 'function' then arg_error('spawn', 1, 'function', f) end
   local rec = setmetatable({ raw_create(fiber_body), f, false, nil, false, 0, 0, nil, nil, nil }, fiber_mt)
-  Q[tail] = rec
-  tail = tail + 1
+  qn = qn + 1
+  Q[qn] = rec
   return rec
 end
 
@@ -349,8 +352,8 @@ local function io_method(what, h, method, arg)
     immediate_left = immediate_left - 1
     if immediate_left > 0 then return v end
     immediate_left = IMMEDIATE_BUDGET
-    Q[tail] = rec
-    tail = tail + 1
+    qn = qn + 1
+    Q[qn] = rec
     raw_yield(SUSPEND)
     rec[WCODE], rec[WVAL] = nil, nil
     return v
@@ -474,8 +477,8 @@ local this_fiber_fns = {}
 function this_fiber_fns.yield()
   local rec = current
   if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) then enter(rec, 'this_fiber.yield') end
-  Q[tail] = rec
-  tail = tail + 1
+  qn = qn + 1
+  Q[qn] = rec
   raw_yield(SUSPEND)
   if rec[INTR] and rec[NOINTR] == 0 then error(INTERRUPTED, 0) end
 end
@@ -755,15 +758,15 @@ local function dispatch(n)
 end
 
 local function run_fibers()
-  local Q, raw_resume = Q, raw_resume
+  local raw_resume = raw_resume
   while true do
     -- One round: the fibers ready now, in order. Fibers they wake run in the next round, after
     -- the engine had a chance to report IO, so a yielding fiber cannot starve IO.
-    local stop = tail
-    while head < stop do
-      local rec = Q[head]
-      Q[head] = nil
-      head = head + 1
+    local round, n = Q, qn
+    Q, qn, spare = spare, 0, round
+    for i = 1, n do
+      local rec = round[i]
+      round[i] = nil
       current = rec
       immediate_left = IMMEDIATE_BUDGET
       local ok, err = raw_resume(rec[CO])
@@ -771,15 +774,11 @@ local function run_fibers()
       if halted then return end
     end
     current = nil
-    if head == tail then
-      -- Empty: restart at 1 so the queue stays in the table's array part.
-      head, tail = 1, 1
+    if qn == 0 then
       if npending == 0 then return end
-      local n = check('IO engine', E_wait(true, OUT))
-      dispatch(n)
+      dispatch(check('IO engine', E_wait(true, OUT)))
     elseif npending > 0 then
-      local n = check('IO engine', E_wait(false, OUT))
-      dispatch(n)
+      dispatch(check('IO engine', E_wait(false, OUT)))
     end
   end
 end

@@ -51,6 +51,19 @@ local yields = best(function()
   for _ = 1, N_YIELD do y() end
 end)
 
+-- The same number of yields spread over 512 fibers that are all ready at once: the ready queue
+-- must cost the same however many fibers it holds.
+local N_WIDE = 512
+local wide_yields = best(function()
+  local per = N_YIELD // N_WIDE
+  local fs = {}
+  local y = this_fiber.yield
+  for i = 1, N_WIDE do
+    fs[i] = spawn(function() for _ = 1, per do y() end end)
+  end
+  for i = 1, N_WIDE do fs[i]:join() end
+end)
+
 local resume_yield = best(function()
   local co = raw_create(function()
     for _ = 1, N_YIELD do raw_yield() end
@@ -63,3 +76,5 @@ print(string.format('spawn+join   %8.3f us/fiber   coroutine create+resume %8.3f
   us(spawn_join, N_SPAWN), us(create_resume, N_SPAWN), spawn_join / create_resume))
 print(string.format('yield        %8.3f us/yield   coroutine resume/yield  %8.3f us   ratio %.2fx   (target <= 0.15 us; Emilua 0.6 here: 0.21 us)',
   us(yields, N_YIELD), us(resume_yield, N_YIELD), yields / resume_yield))
+print(string.format('yield x512   %8.3f us/yield   (512 ready fibers; the ratio to one fiber shows what the queue costs: %.2fx)',
+  us(wide_yields, (N_YIELD // N_WIDE) * N_WIDE), (wide_yields / ((N_YIELD // N_WIDE) * N_WIDE)) / (yields / N_YIELD)))
