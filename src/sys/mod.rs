@@ -105,6 +105,22 @@ pub fn is_socket(fd: BorrowedFd<'_>) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFSOCK
 }
 
+/// `recv(2)` into `buf`: a read on a socket straight to the socket layer (no VFS checks).
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid, exclusively borrowed slice of `buf.len()` bytes for the whole
+    // call, and `fd` is a live descriptor borrowed from its owner.
+    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
+}
+
+/// `send(2)` from `buf` with `MSG_NOSIGNAL`: a closed peer is an `EPIPE` error, never a signal.
+pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is a valid slice of `buf.len()` bytes for the whole call, and `fd` is a live
+    // descriptor borrowed from its owner.
+    let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
+}
+
 /// Duplicates `fd` (close-on-exec), e.g. to wrap an inherited stdio descriptor.
 pub fn dup_cloexec(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     fd.try_clone_to_owned()

@@ -92,19 +92,23 @@ impl EpollReactor {
     fn attempt(op: &mut Op) -> (Attempt, bool) {
         // The bool says whether the descriptor is known drained/full after this attempt.
         match op {
-            Op::Read { fd, buf } => match sys::read(fd.as_fd_ref(), buf) {
-                // End of stream (0) keeps the descriptor ready: no new edge will ever announce it again.
-                Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n > 0 && n < buf.len()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
-                Err(e) => (Attempt::Done(Err(e)), false),
-            },
-            Op::Write { fd, buf } => match sys::write(fd.as_fd_ref(), buf) {
-                Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n < buf.len()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
-                Err(e) => (Attempt::Done(Err(e)), false),
-            },
+            Op::Read { fd, buf } => {
+                match if fd.is_socket() { sys::recv(fd.as_fd_ref(), buf) } else { sys::read(fd.as_fd_ref(), buf) } {
+                    // End of stream (0) keeps the descriptor ready: no new edge will ever announce it again.
+                    Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n > 0 && n < buf.len()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                    Err(e) => (Attempt::Done(Err(e)), false),
+                }
+            }
+            Op::Write { fd, buf } => {
+                match if fd.is_socket() { sys::send(fd.as_fd_ref(), buf) } else { sys::write(fd.as_fd_ref(), buf) } {
+                    Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n < buf.len()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                    Err(e) => (Attempt::Done(Err(e)), false),
+                }
+            }
             Op::Accept { fd } => match SockRef::from(&**fd).accept() {
                 Ok((sock, _peer)) => {
                     let made = sock.set_nonblocking(true).map(|()| Output::Accepted(sock.into()));
