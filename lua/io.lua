@@ -31,9 +31,10 @@ local span_names = {
 for _, name in ipairs(span_names) do
   local raw = B[name]
   local what = 'byte_span:' .. name
+  -- Every span method returns one value (raw primitives may pad with nils).
   span_methods[name] = function(self, ...)
     if not is_span(self) then arg_error(what, 1, 'byte_span', self) end
-    return check(what, raw(self, ...))
+    return (check(what, raw(self, ...)))
   end
 end
 span_methods.tostring = function(self)

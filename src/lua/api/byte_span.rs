@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, UserData, UserDataFields, UserDataMethods, Value};
 
-use super::{as_integer, fail, type_name};
+use super::{as_integer, fail, fail3, ret1, type_name};
 
 /// Spans larger than this are refused (`ENOMEM`-free, explicit): 1 GiB.
 pub const MAX_CAPACITY: usize = 1 << 30;
@@ -69,8 +69,12 @@ impl UserData for ByteSpan {
     }
 }
 
+fn bad_arg_text(n: usize, expected: &str, got: &Value) -> String {
+    format!("bad argument #{n} ({expected} expected, got {})", type_name(got))
+}
+
 fn bad_arg(lua: &Lua, n: usize, expected: &str, got: &Value) -> mlua::Result<MultiValue> {
-    fail(lua, "EINVAL", format!("bad argument #{n} ({expected} expected, got {})", type_name(got)))
+    fail(lua, "EINVAL", bad_arg_text(n, expected, got))
 }
 
 /// Reads the bytes of a `byte_span` or string argument.
@@ -160,19 +164,19 @@ pub fn raw_table(lua: &Lua) -> mlua::Result<mlua::Table> {
                 Value::Nil => 1,
                 v => match as_integer(v) {
                     Some(i) => i,
-                    None => return bad_arg(lua, 1, "integer", v),
+                    None => return fail3(lua, "EINVAL", bad_arg_text(1, "integer", v)),
                 },
             };
             let j = match &j {
                 Value::Nil => this.len as i64,
                 v => match as_integer(v) {
                     Some(j) => j,
-                    None => return bad_arg(lua, 2, "integer", v),
+                    None => return fail3(lua, "EINVAL", bad_arg_text(2, "integer", v)),
                 },
             };
             // 1-based, inclusive end; the end may reach the capacity (Go-slice semantics).
             if i < 1 || j < i - 1 || j as u64 > this.cap as u64 {
-                return fail(
+                return fail3(
                     lua,
                     "EINVAL",
                     format!("slice [{i}, {j}] out of range (length {}, capacity {})", this.len, this.cap),
@@ -185,7 +189,8 @@ pub fn raw_table(lua: &Lua) -> mlua::Result<mlua::Table> {
                 len: (j - i + 1) as usize,
                 cap: this.cap - (i as usize - 1),
             };
-            lua.create_userdata(span).map(|u| MultiValue::from_vec(vec![Value::UserData(u)]))
+            // Slicing is per message in IO loops: no MultiValue allocation on this path.
+            lua.create_userdata(span).map(|u| ret1(Value::UserData(u)))
         })?,
     )?;
 

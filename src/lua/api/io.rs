@@ -13,7 +13,7 @@ use mlua::{AnyUserData, IntoLuaMulti, Lua, MultiValue, Table, UserData, Value};
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use super::byte_span::{ByteSpan, Storage, bytes_of};
-use super::{as_integer, fail, fail_io, type_name};
+use super::{FAIL_KEY, Ret3, as_integer, fail, fail_io, fail3, ret1, type_name};
 use crate::runtime::engine::FinishedOutput;
 use crate::runtime::reactor::Op;
 use crate::runtime::{Engine, Finished, Started};
@@ -38,21 +38,23 @@ pub struct Handle {
 impl UserData for Handle {
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("read", |lua, this, span: Value| {
-            let Some(fd) = this.live().cloned() else { return closed(lua) };
+            let Some(fd) = this.live().cloned() else { return fail3(lua, "EBADF", "the object is closed") };
             let engine = vm_engine(lua)?;
             let sink = match &span {
                 Value::UserData(s) if s.is::<ByteSpan>() => {
                     let s = s.borrow::<ByteSpan>()?;
                     ReadSink { storage: s.storage.clone(), start: s.start, len: s.len }
                 }
-                v => return fail(lua, "EINVAL", format!("bad argument #1 (byte_span expected, got {})", type_name(v))),
+                v => {
+                    return fail3(lua, "EINVAL", format!("bad argument #1 (byte_span expected, got {})", type_name(v)));
+                }
             };
             let buf = engine.borrow_mut().buffer(sink.len);
             let started = engine.borrow_mut().start_io(Op::Read { fd, buf }, Some(sink));
-            report(lua, &engine, started)
+            report3(lua, &engine, started)
         });
         methods.add_method("write", |lua, this, data: Value| {
-            let Some(fd) = this.live().cloned() else { return closed(lua) };
+            let Some(fd) = this.live().cloned() else { return fail3(lua, "EBADF", "the object is closed") };
             let engine = vm_engine(lua)?;
             let mut buf = engine.borrow_mut().buffer(0);
             match &data {
@@ -61,11 +63,11 @@ impl UserData for Handle {
                 v => {
                     engine.borrow_mut().recycle(buf);
                     let why = format!("bad argument #1 (byte_span or string expected, got {})", type_name(v));
-                    return fail(lua, "EINVAL", why);
+                    return fail3(lua, "EINVAL", why);
                 }
             }
             let started = engine.borrow_mut().start_io(Op::Write { fd, buf }, None);
-            report(lua, &engine, started)
+            report3(lua, &engine, started)
         });
     }
 }
@@ -126,14 +128,23 @@ fn outcome(lua: &Lua, engine: &SharedEngine, f: Finished<ReadSink>) -> mlua::Res
 
 /// Reports a started op to Lua: `id`, or `false, value`, or `FAIL, code`.
 fn report(lua: &Lua, engine: &SharedEngine, started: Started<ReadSink>) -> mlua::Result<MultiValue> {
+    let (a, b, c) = report3(lua, engine, started)?;
+    match (&a, &c) {
+        (_, Value::Nil) => (a, b).into_lua_multi(lua),
+        _ => (a, b, c).into_lua_multi(lua),
+    }
+}
+
+/// [`report`] for the per-message methods, without a `MultiValue` allocation.
+fn report3(lua: &Lua, engine: &SharedEngine, started: Started<ReadSink>) -> mlua::Result<Ret3> {
     match started {
-        Started::Pending(id) => Ok(one(Value::Integer(i64::from(id)))),
+        Started::Pending(id) => Ok(ret1(Value::Integer(i64::from(id)))),
         Started::Done(f) => match outcome(lua, engine, f)? {
-            (_, Value::String(c)) => {
-                let c = c.to_str()?.to_owned();
-                fail(lua, &c, "")
+            (_, Value::String(code)) => {
+                let sentinel: Value = lua.named_registry_value(FAIL_KEY)?;
+                Ok((sentinel, Value::String(code), Value::Nil))
             }
-            (v, _) => (false, v).into_lua_multi(lua),
+            (v, _) => Ok((Value::Boolean(false), v, Value::Nil)),
         },
     }
 }

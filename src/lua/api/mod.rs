@@ -14,7 +14,7 @@ pub mod system;
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 /// The registry key of the private failure sentinel.
-const FAIL_KEY: &str = "luacell.fail";
+pub(crate) const FAIL_KEY: &str = "luacell.fail";
 
 /// Creates the failure sentinel (once per VM).
 pub fn install_fail(lua: &Lua) -> mlua::Result<Table> {
@@ -27,6 +27,21 @@ pub fn install_fail(lua: &Lua) -> mlua::Result<Table> {
 pub fn fail(lua: &Lua, code: &str, detail: impl Into<String>) -> mlua::Result<MultiValue> {
     let sentinel: Value = lua.named_registry_value(FAIL_KEY)?;
     (sentinel, code, detail.into()).into_lua_multi(lua)
+}
+
+/// What a hot raw primitive returns: three values pushed straight onto the Lua stack (a
+/// `MultiValue` would allocate on every call). Unused places are nil.
+pub type Ret3 = (Value, Value, Value);
+
+/// The `FAIL, code, detail` triple as a [`Ret3`].
+pub fn fail3(lua: &Lua, code: &str, detail: impl Into<String>) -> mlua::Result<Ret3> {
+    let sentinel: Value = lua.named_registry_value(FAIL_KEY)?;
+    Ok((sentinel, Value::String(lua.create_string(code)?), Value::String(lua.create_string(detail.into())?)))
+}
+
+/// One value as a [`Ret3`].
+pub fn ret1(v: Value) -> Ret3 {
+    (v, Value::Nil, Value::Nil)
 }
 
 /// The `FAIL, code` pair for an IO error.
