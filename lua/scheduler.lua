@@ -284,12 +284,23 @@ end
 ------------------------------------------------------------------------------------------------
 -- Suspension.
 
--- Checks made at every suspending call, before anything is started: a pending interruption is
--- raised (an interruption point), and suspending inside forbid_suspend is refused.
-local function enter(rec, what)
+-- Refuses to suspend where the fiber cannot: inside forbid_suspend, or inside a C call that
+-- has no continuation (a table.sort comparator, a gsub callback, a metamethod called from C).
+-- Checked before anything is registered or started, so nothing is left waiting for a fiber
+-- that never parked.
+local function check_suspend(rec, what)
   if rec[NOSUSP] > 0 then
     raise('EPERM', what, 'the fiber is inside a forbid_suspend block')
   end
+  if not raw_isyieldable() then
+    raise('EPERM', what, 'cannot suspend inside a call from C (a callback or metamethod run by a C function)')
+  end
+end
+
+-- Checks made at every suspending call, before anything is started: suspension must be
+-- possible, and a pending interruption is raised (an interruption point).
+local function enter(rec, what)
+  check_suspend(rec, what)
   if rec[INTR] and rec[NOINTR] == 0 then
     error(INTERRUPTED, 0)
   end
@@ -346,7 +357,7 @@ end
 -- between the script and the Rust method when the op finishes at once.
 local function io_method(what, h, method, arg)
   local rec = current
-  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) then enter(rec, what) end
+  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) or not raw_isyieldable() then enter(rec, what) end
   local id, v, detail = method(h, arg)
   if id == false then
     immediate_left = immediate_left - 1
@@ -393,9 +404,7 @@ end
 S.enter, S.park, S.park_interruptible, S.wake, S.await, S.io_op = enter, park, park_interruptible, wake, await, io_op
 S.io_method = io_method
 S.post = post
-S.check_suspend = function(rec, what)
-  if rec[NOSUSP] > 0 then raise('EPERM', what, 'the fiber is inside a forbid_suspend block') end
-end
+S.check_suspend = check_suspend
 S.current = function() return current end
 S.WAITING = WAITING
 
@@ -476,7 +485,9 @@ local this_fiber_fns = {}
 
 function this_fiber_fns.yield()
   local rec = current
-  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) then enter(rec, 'this_fiber.yield') end
+  if rec[NOSUSP] > 0 or (rec[INTR] and rec[NOINTR] == 0) or not raw_isyieldable() then
+    enter(rec, 'this_fiber.yield')
+  end
   qn = qn + 1
   Q[qn] = rec
   raw_yield(SUSPEND)
@@ -653,6 +664,10 @@ function coroutine.wrap(f)
   if type(f) ~= 'function' then bad_coroutine('wrap', 1, 'function', f) end
   local co = raw_create(f)
   return function(...)
+    -- The same guard as coroutine.resume: a coroutine parked in another fiber's operation
+    -- must not be resumed from here (it would steal that fiber's wake-up).
+    local refusal = guard(co, 'resume')
+    if refusal then error(refusal, 2) end
     return wrap_result(co, resume_result(co, raw_resume(co, ...)))
   end
 end

@@ -45,6 +45,15 @@ impl Epoll {
         if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
     }
 
+    /// Removes `fd` from the interest set.
+    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: `ev` is a valid epoll_event on our stack (ignored by EPOLL_CTL_DEL, but older
+        // kernels require a non-null pointer); the kernel keeps no pointer to it.
+        let r = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev) };
+        if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    }
+
     /// Waits for events for at most `timeout_ms` (-1: forever) and returns how many were stored.
     pub fn wait(&self, events: &mut [Event], timeout_ms: i32) -> io::Result<usize> {
         let max = i32::try_from(events.len()).unwrap_or(i32::MAX);

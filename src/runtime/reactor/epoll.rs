@@ -90,14 +90,28 @@ impl EpollReactor {
 
     /// Runs the op's syscall once. `Done` carries its result; `WouldBlock` means wait.
     fn attempt(op: &mut Op) -> (Attempt, bool) {
+        // A signal (EINTR) or a connection aborted before accept() took it (ECONNABORTED) says
+        // nothing about readiness: try again at once, so that WouldBlock always means drained
+        // (an edge-triggered descriptor must not be marked idle while it still holds data).
+        for _ in 0..16 {
+            if let Some(done) = Self::attempt_once(op) {
+                return done;
+            }
+        }
+        // A storm of signals: let the next readiness report retry.
+        (Attempt::WouldBlock, false)
+    }
+
+    /// One try of the op's syscall; `None` when it must simply be retried.
+    fn attempt_once(op: &mut Op) -> Option<(Attempt, bool)> {
         // The bool says whether the descriptor is known drained/full after this attempt.
-        match op {
+        Some(match op {
             Op::Read { fd, buf } => {
                 match if fd.is_socket() { sys::recv(fd.as_fd_ref(), buf) } else { sys::read(fd.as_fd_ref(), buf) } {
                     // End of stream (0) keeps the descriptor ready: no new edge will ever announce it again.
                     Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n > 0 && n < buf.len()),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
                     Err(e) => (Attempt::Done(Err(e)), false),
                 }
             }
@@ -105,7 +119,7 @@ impl EpollReactor {
                 match if fd.is_socket() { sys::send(fd.as_fd_ref(), buf) } else { sys::write(fd.as_fd_ref(), buf) } {
                     Ok(n) => (Attempt::Done(Ok(Output::Bytes(n))), n < buf.len()),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Attempt::WouldBlock, false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
                     Err(e) => (Attempt::Done(Err(e)), false),
                 }
             }
@@ -116,7 +130,7 @@ impl EpollReactor {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Attempt::WouldBlock, true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted || e.raw_os_error() == Some(libc::ECONNABORTED) => {
-                    (Attempt::WouldBlock, false)
+                    return None;
                 }
                 Err(e) => (Attempt::Done(Err(e)), false),
             },
@@ -146,17 +160,18 @@ impl EpollReactor {
                     }
                 }
             }
-        }
+        })
     }
 
-    /// Registers a descriptor the first time an op must wait on it.
+    /// Registers a non-blocking descriptor the first time an op must wait on it (it then stays
+    /// registered, edge-triggered, until it is closed). Blocking ones are (de)registered by
+    /// `rearm` as their queues fill and empty.
     fn register(ep: &epoll::Epoll, fd: &Rc<IoFd>, st: &mut FdState) {
-        if st.registered || st.unpollable {
+        st.fd = Rc::downgrade(fd);
+        if st.registered || st.unpollable || !fd.is_nonblocking() {
             return;
         }
-        st.fd = Rc::downgrade(fd);
-        let events = if fd.is_nonblocking() { epoll::READABLE | epoll::EDGE } else { 0 };
-        match ep.add(fd.raw(), events, fd.token()) {
+        match ep.add(fd.raw(), epoll::READABLE | epoll::EDGE, fd.token()) {
             Ok(()) => st.registered = true,
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => st.unpollable = true,
             // Any other refusal (ENOMEM, ENOSPC for max_user_watches): run the ops at once,
@@ -168,12 +183,15 @@ impl EpollReactor {
     /// Re-arms the interest of a descriptor to what its queues need: EPOLLOUT for a
     /// non-blocking one while writers wait; the whole level-triggered set for a blocking one.
     fn rearm(ep: &epoll::Epoll, st: &mut FdState) {
-        if st.unpollable || !st.registered {
+        if st.unpollable {
             return;
         }
         // Closed meanwhile: epoll dropped the registration along with the file.
         let Some(fd) = st.fd.upgrade() else { return };
         if fd.is_nonblocking() {
+            if !st.registered {
+                return;
+            }
             let want_out = !st.writers.is_empty();
             if want_out != st.out_armed {
                 let events = epoll::READABLE | epoll::EDGE | if want_out { epoll::WRITABLE } else { 0 };
@@ -183,9 +201,26 @@ impl EpollReactor {
             }
             return;
         }
+        // A blocking (shared) descriptor is in the interest set only while ops wait on it,
+        // level-triggered: with nothing to wait for, a hung-up pipe would otherwise report
+        // EPOLLHUP on every epoll_wait (it ignores the event mask) and spin the loop.
         let want = if st.readers.is_empty() { 0 } else { epoll::READABLE }
             | if st.writers.is_empty() { 0 } else { epoll::WRITABLE };
-        if want != st.armed && ep.modify(fd.raw(), want, fd.token()).is_ok() {
+        if want == 0 {
+            if st.registered && ep.delete(fd.raw()).is_ok() {
+                st.registered = false;
+                st.armed = 0;
+            }
+        } else if !st.registered {
+            match ep.add(fd.raw(), want, fd.token()) {
+                Ok(()) => {
+                    st.registered = true;
+                    st.armed = want;
+                }
+                // A regular file (EPERM) or no room for a watch: its ops run at once.
+                Err(_) => st.unpollable = true,
+            }
+        } else if want != st.armed && ep.modify(fd.raw(), want, fd.token()).is_ok() {
             st.armed = want;
         }
     }
@@ -293,8 +328,20 @@ impl Reactor for EpollReactor {
         }
         let queue = if input { &mut st.readers } else { &mut st.writers };
         queue.push_back(Waiting { id, op });
-        self.waiting.insert(id, fd.token());
         Self::rearm(&self.ep, st);
+        if st.unpollable {
+            // A blocking descriptor epoll refused when its first op arrived: run it now.
+            let queue = if input { &mut st.readers } else { &mut st.writers };
+            if let Some(mut w) = queue.pop_back() {
+                let (attempt, _) = Self::attempt(&mut w.op);
+                let result = match attempt {
+                    Attempt::Done(result) => result,
+                    Attempt::WouldBlock => Err(io::Error::from_raw_os_error(libc::EAGAIN)),
+                };
+                return Some(Completion { id, op: w.op, result });
+            }
+        }
+        self.waiting.insert(id, fd.token());
         None
     }
 
@@ -356,5 +403,39 @@ impl Reactor for EpollReactor {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::sys::DroppedTokens;
+
+    #[test]
+    fn hung_up_blocking_pipe_leaves_no_event_once_its_ops_are_done() {
+        // Control: epoll reports EPOLLHUP for a hung-up pipe even with an empty event mask, so
+        // a registration kept while no op waits would make every epoll_wait return at once.
+        let (control_r, control_w) = std::io::pipe().expect("pipe");
+        drop(control_w);
+        let control = epoll::Epoll::new().expect("epoll");
+        control.add(std::os::fd::AsRawFd::as_raw_fd(&control_r), 0, 1).expect("add");
+        let mut events = vec![epoll::empty_event(); 4];
+        assert_eq!(control.wait(&mut events, 0).expect("wait"), 1, "the control reports the hang-up");
+
+        let mut reactor = EpollReactor::new().expect("epoll reactor");
+        let (r, mut w) = std::io::pipe().expect("pipe");
+        let fd = Rc::new(IoFd::new(r.into(), 7, false, DroppedTokens::default()));
+        assert!(reactor.start(1, Op::Read { fd, buf: vec![0; 8] }).is_none(), "nothing to read yet");
+        w.write_all(b"x").expect("write");
+        let mut out = Vec::new();
+        while out.is_empty() {
+            reactor.wait(Some(Duration::from_secs(5)), &mut out).expect("wait");
+        }
+        assert!(matches!(out[0].result, Ok(Output::Bytes(1))));
+        drop(w);
+        assert_eq!(reactor.ep.wait(&mut events, 0).expect("wait"), 0, "no op waits: the pipe is not watched");
     }
 }
