@@ -78,11 +78,14 @@ preload['byte_span'] = function() return byte_span end
 ------------------------------------------------------------------------------------------------
 -- Streams: any object with read_some/write_some.
 
-local H <const> = 1  -- slot of the raw handle in IO objects
+-- The raw handle of each IO object, kept out of the object itself: a script can neither read
+-- nor overwrite it (it would reach the raw primitives). A closed or not yet opened object has
+-- no entry.
+local HANDLES = setmetatable({}, { __mode = 'k' })
 
 local E_close, E_is_open = E.close, E.is_open
 
--- Metatables of the objects that hold a raw handle in slot H.
+-- Metatables of the IO objects (those whose raw handle is in HANDLES).
 local IO_MT = setmetatable({}, { __mode = 'k' })
 
 local function bad_self(what, expected, got)
@@ -91,7 +94,7 @@ end
 
 local function handle(self, what)
   if type(self) ~= 'table' or not IO_MT[getmetatable(self)] then bad_self(what, 'an IO object', self) end
-  local h = self[H]
+  local h = HANDLES[self]
   if not h then raise('EBADF', what, 'the object is not open') end
   return h
 end
@@ -206,25 +209,25 @@ local function common_methods(kind, methods, mt)
   end
   local function open_handle(self, what)
     is_self(self, what)
-    local h = self[H]
+    local h = HANDLES[self]
     if not h then raise('EBADF', what, 'the ' .. kind .. ' is not open') end
     return h
   end
   function methods.open(self, family)
     local what = kind .. ':open'
     is_self(self, what)
-    if self[H] then raise('EISCONN', what, 'the ' .. kind .. ' is already open') end
+    if HANDLES[self] then raise('EISCONN', what, 'the ' .. kind .. ' is already open') end
     if getmetatable(family) == 'ip.address' then family = family.v6 and 'v6' or 'v4' end
     if family ~= 'v4' and family ~= 'v6' then arg_error(what, 1, "'v4', 'v6' or an ip.address", family) end
-    self[H] = check(what, E.tcp_open(family))
+    HANDLES[self] = check(what, E.tcp_open(family))
   end
   function methods.bind(self, addr, port)
     local what = kind .. ':bind'
     is_self(self, what)
     local text, v6 = addr_arg(what, 1, addr)
     port = port_arg(what, 2, port)
-    if not self[H] then methods.open(self, v6 and 'v6' or 'v4') end
-    check(what, E.bind(self[H], text, port))
+    if not HANDLES[self] then methods.open(self, v6 and 'v6' or 'v4') end
+    check(what, E.bind(HANDLES[self], text, port))
   end
   function methods.set_option(self, name, value)
     local what = kind .. ':set_option'
@@ -234,7 +237,7 @@ local function common_methods(kind, methods, mt)
   function methods.close(self)
     local what = kind .. ':close'
     local h = open_handle(self, what)
-    self[H] = false
+    HANDLES[self] = nil
     check(what, E_close(h))
   end
   return open_handle, is_self
@@ -244,7 +247,7 @@ local function endpoint_index(kind, methods, open_handle)
   return function(self, k)
     local m = methods[k]
     if m then return m end
-    if k == 'is_open' then return self[H] ~= false and E_is_open(self[H]) end
+    if k == 'is_open' then return HANDLES[self] ~= nil and E_is_open(HANDLES[self]) end
     if k == 'local_port' or k == 'local_address' then
       local what = kind .. '.' .. k
       local text, port = check(what, E.local_endpoint(open_handle(self, what)))
@@ -268,7 +271,9 @@ local socket_open, is_socket = common_methods('ip.tcp.socket', socket_methods, s
 socket_mt.__index = endpoint_index('ip.tcp.socket', socket_methods, socket_open)
 
 local function new_socket(h)
-  return setmetatable({ [H] = h or false }, socket_mt)
+  local obj = setmetatable({}, socket_mt)
+  HANDLES[obj] = h
+  return obj
 end
 
 function socket_methods.connect(self, addr, port)
@@ -276,8 +281,8 @@ function socket_methods.connect(self, addr, port)
   is_socket(self, what)
   local text, v6 = addr_arg(what, 1, addr)
   port = port_arg(what, 2, port)
-  if not self[H] then socket_methods.open(self, v6 and 'v6' or 'v4') end
-  io_op(what, E.connect, self[H], text, port)
+  if not HANDLES[self] then socket_methods.open(self, v6 and 'v6' or 'v4') end
+  io_op(what, E.connect, HANDLES[self], text, port)
 end
 
 socket_methods.read_some = read_some('ip.tcp.socket:read_some')
@@ -309,7 +314,7 @@ local ip = {
   address = address,
   tcp = {
     socket = { new = function() return new_socket() end },
-    acceptor = { new = function() return setmetatable({ [H] = false }, acceptor_mt) end },
+    acceptor = { new = function() return setmetatable({}, acceptor_mt) end },
   },
 }
 preload['ip'] = function() return ip end
@@ -333,7 +338,9 @@ local function stdio(n, name)
   end
   local mt = { __index = methods, __name = 'system.' .. name }
   IO_MT[mt] = true
-  return setmetatable({ [H] = check('system.' .. name, E.stdio(n)) }, mt)
+  local obj = setmetatable({}, mt)
+  HANDLES[obj] = check('system.' .. name, E.stdio(n))
+  return obj
 end
 -- Built on first use, so a script that never touches them holds no extra descriptors.
 setmetatable(system, {

@@ -790,8 +790,14 @@ local function run_fibers()
     end
     current = nil
     if qn == 0 then
-      if npending == 0 then return end
-      dispatch(check('IO engine', E_wait(true, OUT)))
+      if npending == 0 then
+        -- Nothing can run: before giving up, let the collector run the finalizers that may
+        -- still wake a fiber (a promise collected unsatisfied breaks its future).
+        collectgarbage()
+        if qn == 0 then return end
+      else
+        dispatch(check('IO engine', E_wait(true, OUT)))
+      end
     elseif npending > 0 then
       dispatch(check('IO engine', E_wait(false, OUT)))
     end

@@ -64,6 +64,8 @@ pub struct Engine<S> {
     free: Vec<OpId>,
     timers: BinaryHeap<Reverse<(Instant, u64, OpId)>>,
     timer_seq: u64,
+    /// Heap entries of cancelled timers, still waiting for their deadline to be popped.
+    stale_timers: usize,
     /// Finished ops waiting for the next `wait` (fired or cancelled timers).
     ready: Vec<Finished<S>>,
     /// Ops in flight per descriptor token, for `cancel_fd`.
@@ -84,6 +86,7 @@ impl<S> Engine<S> {
             free: Vec::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
+            stale_timers: 0,
             ready: Vec::new(),
             by_fd: IdMap::default(),
             pool: Vec::new(),
@@ -212,6 +215,8 @@ impl<S> Engine<S> {
         match self.slots.get(id as usize) {
             Some(Slot::Timer { .. }) => {
                 self.slots[id as usize] = Slot::TimerCancelled;
+                self.stale_timers += 1;
+                self.compact_timers();
                 let result = Err(io::Error::from_raw_os_error(libc::ECANCELED));
                 self.ready.push(Finished { id, result, sink: None });
             }
@@ -256,6 +261,19 @@ impl<S> Engine<S> {
         Ok(())
     }
 
+    /// Drops the heap entries of cancelled timers once they outnumber the live ones, so that a
+    /// program that arms and cancels long timeouts (one per request, say) keeps a small heap.
+    fn compact_timers(&mut self) {
+        if self.stale_timers < 64 || self.stale_timers * 2 < self.timers.len() {
+            return;
+        }
+        let slots = &self.slots;
+        self.timers.retain(
+            |Reverse((_, seq, id))| matches!(slots.get(*id as usize), Some(Slot::Timer { seq: s }) if s == seq),
+        );
+        self.stale_timers = 0;
+    }
+
     fn fire_timers(&mut self, out: &mut Vec<Finished<S>>) {
         let now = Instant::now();
         while let Some(&Reverse((deadline, seq, id))) = self.timers.peek() {
@@ -267,6 +285,8 @@ impl<S> Engine<S> {
             if matches!(self.slots.get(id as usize), Some(Slot::Timer { seq: s }) if *s == seq) {
                 self.release(id);
                 out.push(Finished { id, result: Ok(FinishedOutput::TimerFired), sink: None });
+            } else {
+                self.stale_timers = self.stale_timers.saturating_sub(1);
             }
         }
     }
@@ -324,6 +344,22 @@ mod tests {
             let err = cancelled.result.as_ref().err().and_then(io::Error::raw_os_error);
             assert_eq!(err, Some(libc::ECANCELED));
         }
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_pile_up_in_the_heap() {
+        let mut e: Engine<()> = Engine::new(Some(Backend::Epoll)).expect("epoll works");
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            let id = e.start_timer(Duration::from_secs(3600));
+            e.cancel(id);
+            e.wait(false, &mut out).expect("wait works");
+            out.clear();
+        }
+        assert!(e.timers.len() < 200, "{} heap entries for no live timer", e.timers.len());
+        let live = e.start_timer(Duration::ZERO);
+        let done = wait_all(&mut e, 1);
+        assert_eq!(done[0].id, live, "live timers still fire after compaction");
     }
 
     #[test]
