@@ -9,6 +9,7 @@
 //! - [`cli`]: the `luacell` command line.
 
 pub mod cli;
+pub mod ipc;
 pub mod lua;
 pub mod runtime;
 pub mod sys;
