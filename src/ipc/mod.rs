@@ -8,4 +8,5 @@
 //! Built so far: the value codec ([`wire`]). The SOCK_SEQPACKET channel with SCM_RIGHTS, sealed
 //! memfd buffers and capability channels come next (issue 4).
 
+pub mod channel;
 pub mod wire;

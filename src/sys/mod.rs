@@ -8,6 +8,7 @@
 //! while an `OwnedFd` that owns it is alive; every descriptor made here is close-on-exec.
 #![allow(unsafe_code)]
 
+pub mod cmsg;
 pub mod epoll;
 pub mod errno;
 
