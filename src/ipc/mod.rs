@@ -9,4 +9,5 @@
 //! memfd buffers and capability channels come next (issue 4).
 
 pub mod channel;
+pub mod fuzzing;
 pub mod wire;
