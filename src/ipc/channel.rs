@@ -47,6 +47,9 @@ pub struct Channel {
     /// Receive buffer: one byte more than the limit, so an oversized datagram shows as such
     /// even when the kernel would not flag it.
     buf: Vec<u8>,
+    /// Reused for every send (encoding) and every receive (control messages).
+    out: Vec<u8>,
+    control: Vec<u8>,
     broken: bool,
 }
 
@@ -54,7 +57,7 @@ impl Channel {
     /// Wraps one end of a `SOCK_SEQPACKET` socket.
     pub fn new(sock: OwnedFd, limits: Limits) -> Self {
         let limits = limits.narrowed(Limits::CEILING);
-        Self { sock, limits, buf: Vec::new(), broken: false }
+        Self { sock, limits, buf: Vec::new(), out: Vec::new(), control: cmsg::control_buffer(), broken: false }
     }
 
     /// A connected pair of channels.
@@ -73,8 +76,8 @@ impl Channel {
         if self.broken {
             return Err(ChannelError::Closed);
         }
-        let enc = wire::encode(value, &self.limits).map_err(ChannelError::Refused)?;
-        match cmsg::send(self.sock.as_fd(), &enc.bytes, &enc.fds) {
+        let fds = wire::encode_into(value, &self.limits, &mut self.out).map_err(ChannelError::Refused)?;
+        match cmsg::send(self.sock.as_fd(), &self.out, &fds) {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) || e.raw_os_error() == Some(libc::ECONNRESET) => {
                 Err(ChannelError::Closed)
@@ -93,7 +96,7 @@ impl Channel {
             self.buf = vec![0; want];
         }
         let got = loop {
-            match cmsg::recv(self.sock.as_fd(), &mut self.buf, 0) {
+            match cmsg::recv(self.sock.as_fd(), &mut self.buf, &mut self.control, 0) {
                 Ok(got) => break got,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Err(self.close()),

@@ -294,8 +294,13 @@ impl<'v> Encoder<'_, 'v, '_> {
                 self.out.push(TAG_TABLE);
                 self.len32("table", entries.len())?;
                 let mut seen = KeySet::default();
-                for (k, val) in entries {
-                    if !seen.insert(k) {
+                for (i, (k, val)) in entries.iter().enumerate() {
+                    let duplicate = if entries.len() <= LINEAR_KEYS {
+                        key_in(entries[..i].iter().map(|(k, _)| k), k)
+                    } else {
+                        !seen.insert(k)
+                    };
+                    if duplicate {
                         return Err(WireError::DuplicateKey { at: self.out.len() });
                     }
                     self.key(k)?;
@@ -309,7 +314,20 @@ impl<'v> Encoder<'_, 'v, '_> {
     }
 }
 
-/// Keys already seen in one table, compared as Lua compares them.
+/// Tables up to this many entries find duplicate keys by a linear scan (no allocation); larger
+/// ones use a hash set.
+const LINEAR_KEYS: usize = 16;
+
+/// Whether `key` equals one of `keys`, as Lua compares keys (floats by bits: they are never NaN
+/// nor integral here).
+fn key_in<'k>(mut keys: impl Iterator<Item = &'k Key>, key: &Key) -> bool {
+    keys.any(|k| match (k, key) {
+        (Key::Float(a), Key::Float(b)) => a.to_bits() == b.to_bits(),
+        _ => k == key,
+    })
+}
+
+/// Keys already seen in one large table, compared as Lua compares them.
 #[derive(Default)]
 struct KeySet {
     seen: HashSet<KeyId>,
@@ -497,12 +515,17 @@ impl Decoder<'_, '_> {
                 if count > self.r.remaining() / 2 {
                     return Err(WireError::Truncated { at: self.r.bytes.len(), what: "a table" });
                 }
-                let mut entries = Vec::with_capacity(count);
+                let mut entries: Vec<(Key, Value)> = Vec::with_capacity(count);
                 let mut seen = KeySet::default();
                 for _ in 0..count {
                     let key_at = self.r.at;
                     let key = self.key()?;
-                    if !seen.insert(&key) {
+                    let duplicate = if count <= LINEAR_KEYS {
+                        key_in(entries.iter().map(|(k, _)| k), &key)
+                    } else {
+                        !seen.insert(&key)
+                    };
+                    if duplicate {
                         return Err(WireError::DuplicateKey { at: key_at });
                     }
                     let v = self.value(depth + 1)?;

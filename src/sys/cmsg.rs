@@ -89,9 +89,18 @@ pub struct Received {
     pub control_truncated: bool,
 }
 
-/// Receives one datagram into `buf`, with up to [`SCM_MAX_FD`] descriptors.
-pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> io::Result<Received> {
-    let mut control = vec![0u8; space_for(SCM_MAX_FD)];
+/// The control buffer [`recv`] needs: room for [`SCM_MAX_FD`] descriptors. Reuse one per
+/// socket; its old contents do not matter (the kernel reports how much it wrote).
+pub fn control_buffer() -> Vec<u8> {
+    vec![0u8; space_for(SCM_MAX_FD)]
+}
+
+/// Receives one datagram into `buf`, with up to [`SCM_MAX_FD`] descriptors; `control` comes
+/// from [`control_buffer`].
+pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], control: &mut Vec<u8>, flags: i32) -> io::Result<Received> {
+    if control.len() < space_for(SCM_MAX_FD) {
+        control.resize(space_for(SCM_MAX_FD), 0);
+    }
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
     let mut msg = libc::msghdr {
         msg_name: std::ptr::null_mut(),

@@ -1,0 +1,242 @@
+//! The message layer against its floor, in one run:
+//! - encode+decode of a 64-byte message, a 4 KiB message and a nested table, against copying the
+//!   same bytes (the least any codec must do);
+//! - one-way messages per second and ping-pong round trips per second between two processes
+//!   through `ipc::channel` (a 64-byte string value), against a raw SOCK_SEQPACKET loop moving
+//!   the same encoded datagram, both pinned to one core and unpinned.
+//!
+//! Target: the channel at 0.8x or more of the raw loop in every column.
+
+// The two-process runs fork and pin through libc; every unsafe block says why it is sound.
+#![allow(unsafe_code)]
+#![allow(clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use luacell::ipc::channel::Channel;
+use luacell::ipc::wire::{self, Key, Limits, Value};
+use luacell::sys::cmsg;
+
+#[global_allocator]
+static GLOBAL: luacell::Allocator = mimalloc::MiMalloc;
+
+const ROUNDS: usize = 5;
+
+fn best<F: FnMut() -> Duration>(mut f: F) -> Duration {
+    (0..ROUNDS).map(|_| f()).min().unwrap_or_default()
+}
+
+fn nested() -> Value {
+    let inner = |n: i64| {
+        Value::Table(
+            (0..10).map(|i| (Key::Bytes(format!("k{i}").into_bytes()), Value::Int(n * 10 + i))).collect::<Vec<_>>(),
+        )
+    };
+    Value::Table(vec![
+        (Key::Bytes(b"op".to_vec()), Value::Bytes(b"update".to_vec())),
+        (Key::Int(1), inner(1)),
+        (Key::Int(2), inner(2)),
+        (Key::Int(3), Value::Table(vec![(Key::Bool(true), inner(3)), (Key::Float(0.5), Value::Float(2.5))])),
+    ])
+}
+
+fn codec(name: &str, v: &Value) {
+    let n = 200_000;
+    let limits = Limits::DEFAULT;
+    let mut buf = Vec::new();
+    let t = best(|| {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            wire::encode_into(black_box(v), &limits, &mut buf).expect("encodes");
+            let back = wire::decode(black_box(&buf), Vec::new(), &limits).expect("decodes");
+            black_box(back);
+        }
+        t0.elapsed()
+    });
+    let len = buf.len();
+    let floor = best(|| {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let mut copy = Vec::with_capacity(len);
+            copy.extend_from_slice(black_box(&buf));
+            black_box(copy);
+        }
+        t0.elapsed()
+    });
+    let per = t.as_secs_f64() / n as f64;
+    println!(
+        "codec {name:<12} {len:>5} B  encode+decode {:>8.3} us  {:>8.1} MB/s  (copy floor {:.3} us: {:.1}x of it)",
+        per * 1e6,
+        len as f64 / per / 1e6,
+        floor.as_secs_f64() / n as f64 * 1e6,
+        t.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it; the call only
+    // reads the set and changes this process's affinity.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Raw,
+    Channel,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pattern {
+    OneWay,
+    PingPong,
+}
+
+/// Forks a peer that receives `n` messages (one-way: then acks once; ping-pong: answers each),
+/// and returns the elapsed time seen by the parent.
+fn two_processes(mode: Mode, pattern: Pattern, pinned: bool, n: usize) -> Duration {
+    let (parent_end, child_end) = cmsg::seqpacket_pair().expect("socketpair");
+    let msg = Value::Bytes(vec![b'x'; 64]);
+    let encoded = wire::encode(&msg, &Limits::DEFAULT).expect("encodes").bytes;
+    // SAFETY: the child runs only this function's loop over its socket and then _exit; it takes
+    // no lock another thread could hold (the bench is single-threaded).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        drop(parent_end);
+        if pinned {
+            pin(0);
+        }
+        peer(mode, pattern, child_end, &encoded, n);
+        // SAFETY: ends the forked child without running the parent's exit handlers.
+        unsafe { libc::_exit(0) };
+    }
+    drop(child_end);
+    if pinned {
+        pin(0);
+    }
+    let t0 = Instant::now();
+    match mode {
+        Mode::Raw => {
+            let mut buf = vec![0u8; 1024];
+            for _ in 0..n {
+                raw_send(&parent_end, &encoded);
+                if pattern == Pattern::PingPong {
+                    raw_recv(&parent_end, &mut buf);
+                }
+            }
+            if pattern == Pattern::OneWay {
+                raw_recv(&parent_end, &mut buf);
+            }
+        }
+        Mode::Channel => {
+            let mut ch = Channel::new(parent_end.try_clone().expect("dup"), Limits::DEFAULT);
+            for _ in 0..n {
+                ch.send(&msg).expect("send");
+                if pattern == Pattern::PingPong {
+                    black_box(ch.recv().expect("recv"));
+                }
+            }
+            if pattern == Pattern::OneWay {
+                black_box(ch.recv().expect("ack"));
+            }
+        }
+    }
+    let elapsed = t0.elapsed();
+    let mut status = 0;
+    // SAFETY: waits for our own child; `status` is a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if pinned {
+        // Unpin for what follows.
+        // SAFETY: a zeroed set filled with every CPU; the call only reads it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for cpu in 0..libc::CPU_SETSIZE as usize {
+                libc::CPU_SET(cpu, &mut set);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+    elapsed
+}
+
+fn peer(mode: Mode, pattern: Pattern, sock: OwnedFd, encoded: &[u8], n: usize) {
+    match mode {
+        Mode::Raw => {
+            let mut buf = vec![0u8; 1024];
+            for _ in 0..n {
+                raw_recv(&sock, &mut buf);
+                if pattern == Pattern::PingPong {
+                    raw_send(&sock, encoded);
+                }
+            }
+            if pattern == Pattern::OneWay {
+                raw_send(&sock, encoded);
+            }
+        }
+        Mode::Channel => {
+            let mut ch = Channel::new(sock, Limits::DEFAULT);
+            let reply = Value::Bytes(vec![b'x'; 64]);
+            for _ in 0..n {
+                black_box(ch.recv().expect("recv"));
+                if pattern == Pattern::PingPong {
+                    ch.send(&reply).expect("send");
+                }
+            }
+            if pattern == Pattern::OneWay {
+                ch.send(&reply).expect("ack");
+            }
+        }
+    }
+}
+
+fn raw_send(sock: &OwnedFd, bytes: &[u8]) {
+    // SAFETY: `bytes` is a valid slice for the whole call; the socket is a live descriptor.
+    let r = unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+    assert!(r >= 0, "raw send failed");
+}
+
+fn raw_recv(sock: &OwnedFd, buf: &mut [u8]) {
+    // SAFETY: `buf` is an exclusively borrowed buffer for the whole call; the socket is live.
+    let r = unsafe { libc::recv(sock.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    assert!(r >= 0, "raw recv failed");
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    codec("64 B string", &Value::Bytes(vec![b'x'; 64]));
+    codec("4 KiB buffer", &Value::Buffer(vec![7; 4096]));
+    codec("nested table", &nested());
+
+    let mut ratios = Vec::new();
+    for pinned in [true, false] {
+        for pattern in [Pattern::OneWay, Pattern::PingPong] {
+            let n = if pattern == Pattern::OneWay { 200_000 } else { 50_000 };
+            let raw = best(|| two_processes(Mode::Raw, pattern, pinned, n));
+            let ch = best(|| two_processes(Mode::Channel, pattern, pinned, n));
+            let rate = |d: Duration| n as f64 / d.as_secs_f64();
+            let ratio = rate(ch) / rate(raw);
+            println!(
+                "{:<10} {:<9} raw {:>10.0}/s  channel {:>10.0}/s  {:.2}x",
+                if pattern == Pattern::OneWay { "one-way" } else { "ping-pong" },
+                if pinned { "pinned" } else { "unpinned" },
+                rate(raw),
+                rate(ch),
+                ratio
+            );
+            ratios.push(ratio);
+        }
+    }
+    let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "wire summary: worst channel / raw ratio {worst:.2}x (target >= 0.80x): {}",
+        if worst >= 0.8 { "met" } else { "BELOW" }
+    );
+}
