@@ -2,7 +2,7 @@
 //! stale byte on the wire. Descriptors are real (`/dev/null` opened per use).
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use luacell::ipc::wire::{self, Key, Limits, Value, WireError};
 use proptest::prelude::*;
@@ -125,7 +125,7 @@ fn same_key(a: &Key, b: &Key) -> bool {
 /// in encoding order: duplicates of the borrowed fds, so `value` can still be compared.
 fn pass(value: &Value, limits: &Limits) -> Result<Value, WireError> {
     let enc = wire::encode(value, limits)?;
-    let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.try_clone_to_owned().expect("dup")).collect();
+    let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.as_fd().try_clone_to_owned().expect("dup")).collect();
     wire::decode(&enc.bytes, fds, limits)
 }
 
@@ -153,20 +153,20 @@ proptest! {
     #[test]
     fn past_a_limit_both_sides_refuse(s in spec(), max_bytes in 8usize..200, max_depth in 0usize..4, max_members in 0usize..10, max_fds in 0usize..3) {
         let v = make(&s);
-        let tight = Limits { max_bytes, max_depth, max_members, max_fds };
+        let tight = Limits { max_bytes, max_depth, max_members, max_fds, ..Limits::DEFAULT };
         let roomy = Limits::DEFAULT;
         match wire::encode(&v, &tight) {
             Ok(enc) => {
                 // What the sender accepts, a receiver with the same limits accepts too.
                 prop_assert!(enc.bytes.len() <= max_bytes);
-                let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.try_clone_to_owned().expect("dup")).collect();
+                let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.as_fd().try_clone_to_owned().expect("dup")).collect();
                 prop_assert!(wire::decode(&enc.bytes, fds, &tight).is_ok());
             }
             Err(_) => {
                 // What the sender refuses, a receiver with the same limits refuses when a
                 // peer sends it anyway.
                 if let Ok(enc) = wire::encode(&v, &roomy) {
-                    let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.try_clone_to_owned().expect("dup")).collect();
+                    let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.as_fd().try_clone_to_owned().expect("dup")).collect();
                     prop_assert!(wire::decode(&enc.bytes, fds, &tight).is_err());
                 }
             }
@@ -383,7 +383,16 @@ fn encode_refuses_past_each_limit() {
 
 #[test]
 fn limits_narrowed_only_lower() {
-    let profile = Limits { max_bytes: 1024, max_depth: 1000, max_members: 10, max_fds: 1000 };
+    let profile = Limits { max_bytes: 1024, max_depth: 1000, max_members: 10, max_fds: 1000, ..Limits::DEFAULT };
     let n = Limits::DEFAULT.narrowed(profile);
-    assert_eq!(n, Limits { max_bytes: 1024, max_depth: Limits::DEFAULT.max_depth, max_members: 10, max_fds: 64 });
+    assert_eq!(
+        n,
+        Limits {
+            max_bytes: 1024,
+            max_depth: Limits::DEFAULT.max_depth,
+            max_members: 10,
+            max_fds: 64,
+            ..Limits::DEFAULT
+        }
+    );
 }

@@ -77,7 +77,8 @@ impl Channel {
             return Err(ChannelError::Closed);
         }
         let fds = wire::encode_into(value, &self.limits, &mut self.out).map_err(ChannelError::Refused)?;
-        match cmsg::send(self.sock.as_fd(), &self.out, &fds) {
+        let borrowed: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+        match cmsg::send(self.sock.as_fd(), &self.out, &borrowed) {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) || e.raw_os_error() == Some(libc::ECONNRESET) => {
                 Err(ChannelError::Closed)

@@ -8,7 +8,7 @@
 //! report that an invariant of the codec broke.
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use super::wire::{self, Key, Limits, Value};
 
@@ -37,7 +37,7 @@ fn same_key(a: &Key, b: &Key) -> bool {
 /// Encodes `value`, hands its descriptors over as the kernel would (duplicates), decodes.
 fn pass(value: &Value, limits: &Limits) -> Result<Value, wire::WireError> {
     let enc = wire::encode(value, limits)?;
-    let fds = enc.fds.iter().filter_map(|fd| fd.try_clone_to_owned().ok()).collect();
+    let fds = enc.fds.iter().filter_map(|fd| fd.as_fd().try_clone_to_owned().ok()).collect();
     wire::decode(&enc.bytes, fds, limits)
 }
 
@@ -47,7 +47,14 @@ pub fn decode(data: &[u8]) {
     let Some((&ctl, bytes)) = data.split_first() else { return };
     let fds: Vec<OwnedFd> = (0..ctl & 3).filter_map(|_| null_fd()).collect();
     let limits = if ctl & 0x80 != 0 {
-        Limits { max_bytes: 512, max_depth: 3, max_members: 16, max_fds: 2 }
+        Limits {
+            max_bytes: 512,
+            max_depth: 3,
+            max_members: 16,
+            max_fds: 2,
+            inline_buffer_max: 64,
+            max_buffer_bytes: 4096,
+        }
     } else {
         Limits::DEFAULT
     };

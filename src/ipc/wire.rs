@@ -13,6 +13,7 @@
 //!   0x07 fd         u16 index into the datagram's descriptors
 //!   0x08 address    u16 index: the send end of a capability channel
 //!   0x09 buffer     u32 length, bytes (a byte buffer carried inline)
+//!   0x0A buffer     u16 index, u64 length: a byte buffer in a sealed memfd
 //! ```
 //!
 //! Every descriptor index must be used exactly once and the header's count must equal the
@@ -22,6 +23,8 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::sys::memfd::{self, MemfdError};
 
 pub const MAGIC: [u8; 2] = *b"LC";
 pub const VERSION: u8 = 1;
@@ -44,6 +47,7 @@ const TAG_TABLE: u8 = 0x06;
 const TAG_FD: u8 = 0x07;
 const TAG_ADDRESS: u8 = 0x08;
 const TAG_BUFFER: u8 = 0x09;
+const TAG_MEMFD: u8 = 0x0A;
 
 /// Bounds on one message. Defaults live in [`Limits::DEFAULT`]; a channel (a profile) may only
 /// lower them ([`Limits::narrowed`]).
@@ -55,8 +59,12 @@ pub struct Limits {
     pub max_depth: usize,
     /// Table entries in the whole message, all tables counted.
     pub max_members: usize,
-    /// Descriptors (fds, addresses) in one message; at most [`SCM_MAX_FD`].
+    /// Descriptors (fds, addresses, memfd buffers) in one message; at most [`SCM_MAX_FD`].
     pub max_fds: usize,
+    /// Byte buffers longer than this travel as sealed memfds instead of inline.
+    pub inline_buffer_max: usize,
+    /// The longest byte buffer a message may carry (in a memfd).
+    pub max_buffer_bytes: usize,
 }
 
 impl Limits {
@@ -64,11 +72,26 @@ impl Limits {
     /// data a script means to send and shallow enough for a recursive decoder; 65 536 entries
     /// bound the allocation a peer can force per message; 64 descriptors keep a message's fds
     /// far below the process limit.
-    pub const DEFAULT: Limits = Limits { max_bytes: 256 * 1024, max_depth: 32, max_members: 65_536, max_fds: 64 };
+    /// Buffers over 64 KiB go to memfds (a copy into the datagram costs more than a memfd
+    /// beyond that), and 64 MiB bounds what one message can make the receiver read.
+    pub const DEFAULT: Limits = Limits {
+        max_bytes: 256 * 1024,
+        max_depth: 32,
+        max_members: 65_536,
+        max_fds: 64,
+        inline_buffer_max: 64 * 1024,
+        max_buffer_bytes: 64 * 1024 * 1024,
+    };
 
     /// The hard ceilings: any limits are narrowed to these before use.
-    pub const CEILING: Limits =
-        Limits { max_bytes: usize::MAX, max_depth: MAX_DEPTH_CEILING, max_members: usize::MAX, max_fds: SCM_MAX_FD };
+    pub const CEILING: Limits = Limits {
+        max_bytes: usize::MAX,
+        max_depth: MAX_DEPTH_CEILING,
+        max_members: usize::MAX,
+        max_fds: SCM_MAX_FD,
+        inline_buffer_max: usize::MAX,
+        max_buffer_bytes: usize::MAX,
+    };
 
     /// These limits, lowered wherever `other` is stricter (a profile can only narrow).
     pub fn narrowed(self, other: Limits) -> Limits {
@@ -77,6 +100,8 @@ impl Limits {
             max_depth: self.max_depth.min(other.max_depth).min(MAX_DEPTH_CEILING),
             max_members: self.max_members.min(other.max_members),
             max_fds: self.max_fds.min(other.max_fds).min(SCM_MAX_FD),
+            inline_buffer_max: self.inline_buffer_max.min(other.inline_buffer_max),
+            max_buffer_bytes: self.max_buffer_bytes.min(other.max_buffer_bytes),
         }
     }
 }
@@ -152,15 +177,37 @@ pub enum WireError {
     Trailing { at: usize, extra: usize },
     #[error("a {what} of {len} bytes does not fit the wire format")]
     Unencodable { what: &'static str, len: usize },
+    #[error("a buffer of {len} bytes exceeds the limit of {max} (at byte {at})")]
+    BufferTooLarge { len: u64, max: usize, at: usize },
+    #[error("buffer descriptor at byte {at} refused: {reason}")]
+    BadBuffer { reason: MemfdError, at: usize },
+    #[error("cannot make a sealed buffer (errno {errno})")]
+    Memfd { errno: i32 },
 }
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+/// A descriptor to attach to a message: one of the value's, or a sealed buffer the encoder made.
+#[derive(Debug)]
+pub enum Attached<'v> {
+    Borrowed(BorrowedFd<'v>),
+    Owned(OwnedFd),
+}
+
+impl AsFd for Attached<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Attached::Borrowed(fd) => *fd,
+            Attached::Owned(fd) => fd.as_fd(),
+        }
+    }
+}
+
 /// An encoded message: the datagram's bytes and the descriptors to attach, in index order.
 pub struct Encoded<'v> {
     pub bytes: Vec<u8>,
-    pub fds: Vec<BorrowedFd<'v>>,
+    pub fds: Vec<Attached<'v>>,
 }
 
 impl fmt::Debug for Encoded<'_> {
@@ -178,7 +225,7 @@ pub fn encode<'v>(value: &'v Value, limits: &Limits) -> Result<Encoded<'v>, Wire
 
 /// Encodes into `out` (cleared first; its spare capacity is never sent: only `out.len()` bytes
 /// are written, each of them explicitly).
-pub fn encode_into<'v>(value: &'v Value, limits: &Limits, out: &mut Vec<u8>) -> Result<Vec<BorrowedFd<'v>>, WireError> {
+pub fn encode_into<'v>(value: &'v Value, limits: &Limits, out: &mut Vec<u8>) -> Result<Vec<Attached<'v>>, WireError> {
     out.clear();
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
@@ -202,7 +249,7 @@ pub fn encode_into<'v>(value: &'v Value, limits: &Limits, out: &mut Vec<u8>) -> 
 
 struct Encoder<'o, 'v, 'l> {
     out: &'o mut Vec<u8>,
-    fds: Vec<BorrowedFd<'v>>,
+    fds: Vec<Attached<'v>>,
     limits: &'l Limits,
     members: usize,
 }
@@ -222,16 +269,31 @@ impl<'v> Encoder<'_, 'v, '_> {
         Ok(())
     }
 
-    fn fd(&mut self, tag: u8, fd: &'v OwnedFd) -> Result<(), WireError> {
+    fn fd(&mut self, tag: u8, fd: Attached<'v>) -> Result<(), WireError> {
         let index = self.fds.len();
         let max = self.limits.max_fds.min(SCM_MAX_FD);
         if index >= max {
             return Err(WireError::TooManyFds { count: index + 1, max });
         }
-        self.fds.push(fd.as_fd());
+        self.fds.push(fd);
         self.out.push(tag);
         // `index < SCM_MAX_FD < 2^16`.
         self.out.extend_from_slice(&(index as u16).to_le_bytes());
+        Ok(())
+    }
+
+    /// A buffer too long to travel inline: into a sealed memfd.
+    fn sealed_buffer(&mut self, b: &[u8]) -> Result<(), WireError> {
+        let at = self.out.len();
+        if b.len() > self.limits.max_buffer_bytes {
+            return Err(WireError::BufferTooLarge { len: b.len() as u64, max: self.limits.max_buffer_bytes, at });
+        }
+        if self.fds.len() >= self.limits.max_fds.min(SCM_MAX_FD) {
+            return Err(WireError::TooManyFds { count: self.fds.len() + 1, max: self.limits.max_fds.min(SCM_MAX_FD) });
+        }
+        let fd = memfd::sealed(b).map_err(|e| WireError::Memfd { errno: e.raw_os_error().unwrap_or(0) })?;
+        self.fd(TAG_MEMFD, Attached::Owned(fd))?;
+        self.out.extend_from_slice(&(b.len() as u64).to_le_bytes());
         Ok(())
     }
 
@@ -274,6 +336,7 @@ impl<'v> Encoder<'_, 'v, '_> {
                 self.out.push(TAG_FLOAT);
                 self.out.extend_from_slice(&f.to_le_bytes());
             }
+            Value::Buffer(b) if b.len() > self.limits.inline_buffer_max => self.sealed_buffer(b)?,
             Value::Bytes(b) | Value::Buffer(b) => {
                 if b.len() > self.limits.max_bytes {
                     return Err(WireError::TooLarge { len: b.len(), max: self.limits.max_bytes });
@@ -307,8 +370,8 @@ impl<'v> Encoder<'_, 'v, '_> {
                     self.value(val, depth + 1)?;
                 }
             }
-            Value::Fd(fd) => self.fd(TAG_FD, fd)?,
-            Value::Address(fd) => self.fd(TAG_ADDRESS, fd)?,
+            Value::Fd(fd) => self.fd(TAG_FD, Attached::Borrowed(fd.as_fd()))?,
+            Value::Address(fd) => self.fd(TAG_ADDRESS, Attached::Borrowed(fd.as_fd()))?,
         }
         self.check_size()
     }
@@ -483,7 +546,7 @@ impl Decoder<'_, '_> {
             TAG_NIL => return Err(WireError::BadKey { what: "nil", at }),
             TAG_TABLE => return Err(WireError::BadKey { what: "table", at }),
             TAG_FD | TAG_ADDRESS => return Err(WireError::BadKey { what: "descriptor", at }),
-            TAG_BUFFER => return Err(WireError::BadKey { what: "buffer", at }),
+            TAG_BUFFER | TAG_MEMFD => return Err(WireError::BadKey { what: "buffer", at }),
             tag => return Err(WireError::UnknownTag { tag, at }),
         })
     }
@@ -500,6 +563,17 @@ impl Decoder<'_, '_> {
             TAG_STRING => Value::Bytes(self.bytes("a string")?),
             TAG_BUFFER => Value::Buffer(self.bytes("a buffer")?),
             TAG_FD => Value::Fd(self.fd()?),
+            TAG_MEMFD => {
+                let fd = self.fd()?;
+                let len = u64::from_le_bytes(self.r.array("a buffer length")?);
+                if len > self.limits.max_buffer_bytes as u64 {
+                    return Err(WireError::BufferTooLarge { len, max: self.limits.max_buffer_bytes, at });
+                }
+                // The sender can no longer change it: checked before anything is read.
+                let bytes =
+                    memfd::read_sealed(fd.as_fd(), len).map_err(|reason| WireError::BadBuffer { reason, at })?;
+                Value::Buffer(bytes)
+            }
             TAG_ADDRESS => Value::Address(self.fd()?),
             TAG_TABLE => {
                 if depth >= self.limits.max_depth {

@@ -11,6 +11,7 @@
 pub mod cmsg;
 pub mod epoll;
 pub mod errno;
+pub mod memfd;
 
 use std::cell::RefCell;
 use std::io;
