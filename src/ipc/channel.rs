@@ -66,6 +66,11 @@ impl Channel {
         Ok((Channel::new(a, limits), Channel::new(b, limits)))
     }
 
+    /// The channel's socket, for waiting on it.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }

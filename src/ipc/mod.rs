@@ -10,4 +10,5 @@
 
 pub mod channel;
 pub mod fuzzing;
+pub mod inbox;
 pub mod wire;
