@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use luacell::ipc::fuzzing::{same_key, same_shape};
 use luacell::ipc::wire::{self, Key, Limits, Value, WireError};
 use proptest::prelude::*;
 
@@ -114,30 +115,12 @@ fn make(s: &Spec) -> Value {
     }
 }
 
-fn same_key(a: &Key, b: &Key) -> bool {
-    match (a, b) {
-        (Key::Float(x), Key::Float(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
-    }
-}
-
 /// Moves the encoded message's descriptors out of `value` (as the kernel would pass them),
 /// in encoding order: duplicates of the borrowed fds, so `value` can still be compared.
 fn pass(value: &Value, limits: &Limits) -> Result<Value, WireError> {
     let enc = wire::encode(value, limits)?;
     let fds: Vec<OwnedFd> = enc.fds.iter().map(|fd| fd.as_fd().try_clone_to_owned().expect("dup")).collect();
     wire::decode(&enc.bytes, fds, limits)
-}
-
-/// Equality up to descriptor numbers (a passed fd has a new number).
-fn same_shape(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Fd(_), Value::Fd(_)) | (Value::Address(_), Value::Address(_)) => true,
-        (Value::Table(x), Value::Table(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| same_key(ka, kb) && same_shape(va, vb))
-        }
-        _ => a == b,
-    }
 }
 
 proptest! {

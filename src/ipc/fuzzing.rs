@@ -27,7 +27,8 @@ pub fn same_shape(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn same_key(a: &Key, b: &Key) -> bool {
+/// Key equality as Lua sees it (floats by bits: they are never NaN nor integral as keys).
+pub fn same_key(a: &Key, b: &Key) -> bool {
     match (a, b) {
         (Key::Float(x), Key::Float(y)) => x.to_bits() == y.to_bits(),
         _ => a == b,
