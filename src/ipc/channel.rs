@@ -44,8 +44,7 @@ pub enum Violation {
 pub struct Channel {
     sock: OwnedFd,
     limits: Limits,
-    /// Receive buffer: one byte more than the limit, so an oversized datagram shows as such
-    /// even when the kernel would not flag it.
+    /// Receive buffer for [`Channel::recv`] (allocated on first use).
     buf: Vec<u8>,
     /// Reused for every send (encoding) and every receive (control messages).
     out: Vec<u8>,
@@ -94,15 +93,27 @@ impl Channel {
 
     /// Receives the next message (blocking).
     pub fn recv(&mut self) -> Result<Value, ChannelError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let r = self.recv_with(&mut buf);
+        self.buf = buf;
+        r
+    }
+
+    /// [`Channel::recv`] into a caller's buffer, so that many channels (an inbox's ends) can
+    /// share one instead of holding `max_bytes` each. It is resized as needed.
+    pub fn recv_with(&mut self, buf: &mut Vec<u8>) -> Result<Value, ChannelError> {
         if self.broken {
             return Err(ChannelError::Closed);
         }
+        // One byte more than the limit, so that an oversized datagram shows as such.
         let want = self.limits.max_bytes.saturating_add(1);
-        if self.buf.len() != want {
-            self.buf = vec![0; want];
+        if buf.len() < want {
+            // A fresh zeroed allocation (pages the kernel zeroes lazily), not a memset.
+            *buf = vec![0; want];
         }
+        let buf = &mut buf[..want];
         let got = loop {
-            match cmsg::recv(self.sock.as_fd(), &mut self.buf, &mut self.control, 0) {
+            match cmsg::recv(self.sock.as_fd(), buf, &mut self.control, 0) {
                 Ok(got) => break got,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Err(self.close()),
@@ -121,7 +132,7 @@ impl Channel {
             // End of stream, or a zero-length datagram: either way this link is over.
             return Err(self.close());
         }
-        match wire::decode(&self.buf[..got.len], got.fds, &self.limits) {
+        match wire::decode(&buf[..got.len], got.fds, &self.limits) {
             Ok(v) => Ok(v),
             Err(e) => Err(self.violation(Violation::Wire(e))),
         }

@@ -35,11 +35,13 @@ pub struct Inbox {
     /// Where the next scan starts, so that a busy sender cannot starve the others.
     next: usize,
     dropped: Vec<Dropped>,
+    /// One receive buffer for all the ends.
+    buf: Vec<u8>,
 }
 
 impl Inbox {
     pub fn new(limits: Limits) -> Self {
-        Self { ends: Vec::new(), limits, next: 0, dropped: Vec::new() }
+        Self { ends: Vec::new(), limits, next: 0, dropped: Vec::new(), buf: Vec::new() }
     }
 
     /// Mints a new address of this inbox: the send end of a fresh socketpair, shut for reading.
@@ -75,7 +77,7 @@ impl Inbox {
             let start = self.next % n;
             let Some(i) = (0..n).map(|k| (start + k) % n).find(|&i| ready[i]) else { continue };
             self.next = i + 1;
-            match self.ends[i].recv() {
+            match self.ends[i].recv_with(&mut self.buf) {
                 Ok(v) => return Ok(v),
                 Err(ChannelError::Io(e)) => return Err(ChannelError::Io(e)),
                 // Closed, a zero-length datagram, or a violation: this capability only.
