@@ -23,6 +23,8 @@ use luacell::sys::cmsg;
 static GLOBAL: luacell::Allocator = mimalloc::MiMalloc;
 
 const ROUNDS: usize = 5;
+/// Alternating raw/channel rounds for the two-process measurements (best of each kept).
+const PAIRED_ROUNDS: usize = 7;
 
 fn best<F: FnMut() -> Duration>(mut f: F) -> Duration {
     (0..ROUNDS).map(|_| f()).min().unwrap_or_default()
@@ -219,8 +221,13 @@ fn main() {
     for pinned in [true, false] {
         for pattern in [Pattern::OneWay, Pattern::PingPong] {
             let n = if pattern == Pattern::OneWay { 200_000 } else { 50_000 };
-            let raw = best(|| two_processes(Mode::Raw, pattern, pinned, n));
-            let ch = best(|| two_processes(Mode::Channel, pattern, pinned, n));
+            // Raw and channel runs alternate, so both meet the same conditions (CPU placement
+            // of the two processes varies from run to run when they are not pinned).
+            let (mut raw, mut ch) = (Duration::MAX, Duration::MAX);
+            for _ in 0..PAIRED_ROUNDS {
+                raw = raw.min(two_processes(Mode::Raw, pattern, pinned, n));
+                ch = ch.min(two_processes(Mode::Channel, pattern, pinned, n));
+            }
             let rate = |d: Duration| n as f64 / d.as_secs_f64();
             let ratio = rate(ch) / rate(raw);
             println!(

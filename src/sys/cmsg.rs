@@ -46,18 +46,21 @@ pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::R
     if fds.len() > SCM_MAX_FD {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    let mut control = Vec::new();
-    if !fds.is_empty() {
-        let data_len = fds.len() * size_of::<RawFd>();
-        control = vec![0u8; space_for(fds.len())];
-        control[..size_of::<usize>()].copy_from_slice(&(align(HDR) + data_len).to_ne_bytes());
-        let level_at = size_of::<usize>();
-        control[level_at..level_at + 4].copy_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
-        control[level_at + 4..level_at + 8].copy_from_slice(&libc::SCM_RIGHTS.to_ne_bytes());
-        for (i, fd) in fds.iter().enumerate() {
-            let at = align(HDR) + i * size_of::<RawFd>();
-            control[at..at + 4].copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
-        }
+    if fds.is_empty() {
+        // No control data: plain send(2), which skips sendmsg's msghdr copy-in.
+        // SAFETY: `bytes` is a valid slice for the whole call; `sock` is a live descriptor.
+        let n = unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        return if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) };
+    }
+    let data_len = fds.len() * size_of::<RawFd>();
+    let mut control = vec![0u8; space_for(fds.len())];
+    control[..size_of::<usize>()].copy_from_slice(&(align(HDR) + data_len).to_ne_bytes());
+    let level_at = size_of::<usize>();
+    control[level_at..level_at + 4].copy_from_slice(&libc::SOL_SOCKET.to_ne_bytes());
+    control[level_at + 4..level_at + 8].copy_from_slice(&libc::SCM_RIGHTS.to_ne_bytes());
+    for (i, fd) in fds.iter().enumerate() {
+        let at = align(HDR) + i * size_of::<RawFd>();
+        control[at..at + 4].copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
     }
     let mut iov = libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() };
     let msg = libc::msghdr {
@@ -65,7 +68,7 @@ pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::R
         msg_namelen: 0,
         msg_iov: &mut iov,
         msg_iovlen: 1,
-        msg_control: if control.is_empty() { std::ptr::null_mut() } else { control.as_mut_ptr().cast() },
+        msg_control: control.as_mut_ptr().cast(),
         msg_controllen: control.len(),
         msg_flags: 0,
     };
