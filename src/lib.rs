@@ -2,7 +2,10 @@
 //!
 //! See `docs/architecture.md` for the module map and the trust zones. In short:
 //!
-//! - [`sys`]: the raw-kernel layer (epoll, reads and writes, errno names);
+//! - [`sys`]: the raw-kernel layer (epoll, reads and writes, SCM_RIGHTS, sealed memfds, errno
+//!   names);
+//! - [`ipc`]: actor messages across processes: the wire codec (total, fuzzed), channels with fd
+//!   passing, capability channels (inboxes and addresses);
 //! - [`runtime`]: the IO engine of one VM (reactor with io_uring and epoll backends, timers);
 //! - [`lua`]: VM construction, the Lua-side prelude (fiber scheduler, sync primitives) and the
 //!   API modules;
