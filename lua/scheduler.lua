@@ -323,16 +323,21 @@ end
 local IMMEDIATE_BUDGET <const> = 64
 local immediate_left = IMMEDIATE_BUDGET
 
+-- The budget of immediate completions ran out: give the other fibers a turn (the scheduler
+-- refills the budget when it resumes this one).
+local function yield_turn(rec)
+  qn = qn + 1
+  Q[qn] = rec
+  raw_yield(SUSPEND)
+  rec[WCODE], rec[WVAL] = nil, nil
+end
+
 -- Waits for a started op: `id` from a raw primitive. Returns its value or raises its error.
 local function await(what, id, value)
   local rec = current
   if id == false then
     immediate_left = immediate_left - 1
-    if immediate_left <= 0 then
-      post(rec)
-      raw_yield(SUSPEND)
-      rec[WCODE], rec[WVAL] = nil, nil
-    end
+    if immediate_left <= 0 then yield_turn(rec) end
     return value
   end
   OPS[id] = rec
@@ -361,12 +366,7 @@ local function io_method(what, h, method, arg)
   local id, v, detail = method(h, arg)
   if id == false then
     immediate_left = immediate_left - 1
-    if immediate_left > 0 then return v end
-    immediate_left = IMMEDIATE_BUDGET
-    qn = qn + 1
-    Q[qn] = rec
-    raw_yield(SUSPEND)
-    rec[WCODE], rec[WVAL] = nil, nil
+    if immediate_left <= 0 then yield_turn(rec) end
     return v
   end
   if id == FAIL then raise(v, what, detail) end

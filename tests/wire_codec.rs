@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use luacell::ipc::fuzzing::{same_key, same_shape};
+use luacell::ipc::fuzzing::{KeySpec, ValueSpec as Spec, build, same_shape};
 use luacell::ipc::wire::{self, Key, Limits, Value, WireError};
 use proptest::prelude::*;
 
@@ -36,28 +36,6 @@ fn with_body(fds: u16, body: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Round trips
 
-/// A value tree without descriptors' identities: fds are placeholders, made real per case.
-#[derive(Clone, Debug)]
-enum Spec {
-    Nil,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Bytes(Vec<u8>),
-    Buffer(Vec<u8>),
-    Fd,
-    Address,
-    Table(Vec<(KeySpec, Spec)>),
-}
-
-#[derive(Clone, Debug)]
-enum KeySpec {
-    Bytes(Vec<u8>),
-    Int(i64),
-    Bool(bool),
-    Float(f64),
-}
-
 fn key_spec() -> impl Strategy<Value = KeySpec> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..12).prop_map(KeySpec::Bytes),
@@ -82,39 +60,6 @@ fn spec() -> impl Strategy<Value = Spec> {
     leaf.prop_recursive(6, 64, 8, |inner| proptest::collection::vec((key_spec(), inner), 0..8).prop_map(Spec::Table))
 }
 
-fn make_key(k: &KeySpec) -> Key {
-    match k {
-        KeySpec::Bytes(b) => Key::Bytes(b.clone()),
-        KeySpec::Int(i) => Key::Int(*i),
-        KeySpec::Bool(b) => Key::Bool(*b),
-        KeySpec::Float(f) => Key::Float(*f),
-    }
-}
-
-/// Builds the value; duplicate keys (by Lua's rules) are dropped, as a Lua table has none.
-fn make(s: &Spec) -> Value {
-    match s {
-        Spec::Nil => Value::Nil,
-        Spec::Bool(b) => Value::Bool(*b),
-        Spec::Int(i) => Value::Int(*i),
-        Spec::Float(f) => Value::Float(*f),
-        Spec::Bytes(b) => Value::Bytes(b.clone()),
-        Spec::Buffer(b) => Value::Buffer(b.clone()),
-        Spec::Fd => Value::Fd(null_fd()),
-        Spec::Address => Value::Address(null_fd()),
-        Spec::Table(entries) => {
-            let mut out: Vec<(Key, Value)> = Vec::new();
-            for (k, v) in entries {
-                let key = make_key(k);
-                if !out.iter().any(|(seen, _)| same_key(seen, &key)) {
-                    out.push((key, make(v)));
-                }
-            }
-            Value::Table(out)
-        }
-    }
-}
-
 /// Moves the encoded message's descriptors out of `value` (as the kernel would pass them),
 /// in encoding order: duplicates of the borrowed fds, so `value` can still be compared.
 fn pass(value: &Value, limits: &Limits) -> Result<Value, WireError> {
@@ -128,14 +73,14 @@ proptest! {
 
     #[test]
     fn decode_of_encode_is_identity(s in spec()) {
-        let v = make(&s);
+        let v = build(&s);
         let back = pass(&v, &Limits::DEFAULT).expect("a value within the limits round-trips");
         prop_assert!(same_shape(&v, &back), "{v:?} came back as {back:?}");
     }
 
     #[test]
     fn past_a_limit_both_sides_refuse(s in spec(), max_bytes in 8usize..200, max_depth in 0usize..4, max_members in 0usize..10, max_fds in 0usize..3) {
-        let v = make(&s);
+        let v = build(&s);
         let tight = Limits { max_bytes, max_depth, max_members, max_fds, ..Limits::DEFAULT };
         let roomy = Limits::DEFAULT;
         match wire::encode(&v, &tight) {

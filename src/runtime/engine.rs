@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::IdMap;
 use super::reactor::{Backend, Completion, Op, OpId, Output, Reactor, ReactorError, new_reactor};
-use crate::sys::{DroppedTokens, IoFd};
+use crate::sys::{DroppedTokens, FdKind, IoFd};
 
 /// Buffers kept for reuse; larger ones are dropped rather than pinned in memory.
 const POOL_MAX_BUFFERS: usize = 256;
@@ -107,10 +107,10 @@ impl<S> Engine<S> {
     }
 
     /// Wraps a descriptor for IO on this engine.
-    pub fn adopt(&mut self, fd: OwnedFd, nonblocking: bool) -> Rc<IoFd> {
+    pub fn adopt(&mut self, fd: OwnedFd, kind: FdKind) -> Rc<IoFd> {
         let token = self.next_token;
         self.next_token += 1;
-        Rc::new(IoFd::new(fd, token, nonblocking, self.dropped.clone()))
+        Rc::new(IoFd::new(fd, token, kind, self.dropped.clone()))
     }
 
     /// A buffer of exactly `len` bytes, from the pool when one is free.
@@ -367,7 +367,7 @@ mod tests {
         for mut e in engines() {
             let (a, mut b) = UnixStream::pair().expect("socketpair");
             a.set_nonblocking(true).expect("nonblocking");
-            let fd = e.adopt(a.into(), true);
+            let fd = e.adopt(a.into(), FdKind::Socket);
             let buf = e.buffer(16);
             let id = match e.start_io(Op::Read { fd, buf }, None) {
                 Started::Pending(id) => id,
@@ -388,7 +388,7 @@ mod tests {
         for mut e in engines() {
             let (a, _b) = UnixStream::pair().expect("socketpair");
             a.set_nonblocking(true).expect("nonblocking");
-            let fd = e.adopt(a.into(), true);
+            let fd = e.adopt(a.into(), FdKind::Socket);
             let weak = Rc::downgrade(&fd);
             let buf = e.buffer(16);
             let Started::Pending(id) = e.start_io(Op::Read { fd, buf }, None) else {

@@ -24,6 +24,20 @@ const fn space_for(n: usize) -> usize {
     align(HDR) + align(n * size_of::<RawFd>())
 }
 
+/// A message header over one iovec and a control buffer (no address: the socket is connected).
+/// The header only holds pointers; the caller keeps both alive across the syscall.
+fn msghdr(iov: &mut libc::iovec, control: &mut [u8]) -> libc::msghdr {
+    libc::msghdr {
+        msg_name: std::ptr::null_mut(),
+        msg_namelen: 0,
+        msg_iov: iov,
+        msg_iovlen: 1,
+        msg_control: control.as_mut_ptr().cast(),
+        msg_controllen: control.len(),
+        msg_flags: 0,
+    }
+}
+
 /// A connected pair of `SOCK_SEQPACKET` unix sockets (close-on-exec).
 pub fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1 as RawFd; 2];
@@ -63,15 +77,7 @@ pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::R
         control[at..at + 4].copy_from_slice(&fd.as_raw_fd().to_ne_bytes());
     }
     let mut iov = libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() };
-    let msg = libc::msghdr {
-        msg_name: std::ptr::null_mut(),
-        msg_namelen: 0,
-        msg_iov: &mut iov,
-        msg_iovlen: 1,
-        msg_control: control.as_mut_ptr().cast(),
-        msg_controllen: control.len(),
-        msg_flags: 0,
-    };
+    let msg = msghdr(&mut iov, &mut control);
     // SAFETY: `msg` points at `iov` (one iovec over `bytes`, which the kernel only reads) and at
     // `control` (a buffer of `control.len()` bytes laid out as one SCM_RIGHTS cmsghdr); all of
     // them live across the call, and every fd in it is borrowed from a live owner.
@@ -105,15 +111,7 @@ pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], control: &mut Vec<u8>, flags: 
         control.resize(space_for(SCM_MAX_FD), 0);
     }
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let mut msg = libc::msghdr {
-        msg_name: std::ptr::null_mut(),
-        msg_namelen: 0,
-        msg_iov: &mut iov,
-        msg_iovlen: 1,
-        msg_control: control.as_mut_ptr().cast(),
-        msg_controllen: control.len(),
-        msg_flags: 0,
-    };
+    let mut msg = msghdr(&mut iov, control);
     // SAFETY: `msg` points at `iov` (one iovec over `buf`, exclusively borrowed) and at
     // `control` (`control.len()` writable bytes); both live across the call and the kernel
     // writes at most their lengths into them.

@@ -18,6 +18,16 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
+/// What kind of descriptor an [`IoFd`] wraps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdKind {
+    /// A non-blocking socket luacell made (opened, accepted).
+    Socket,
+    /// An inherited descriptor (stdio), left blocking because its file description is shared;
+    /// whether it is a socket is asked of the kernel once.
+    Inherited,
+}
+
 /// Tokens of `IoFd`s that were dropped, so that the reactor can forget their state.
 pub type DroppedTokens = Rc<RefCell<Vec<u64>>>;
 
@@ -38,8 +48,11 @@ pub struct IoFd {
 }
 
 impl IoFd {
-    pub fn new(fd: OwnedFd, token: u64, nonblocking: bool, dropped: DroppedTokens) -> Self {
-        let socket = is_socket(fd.as_fd());
+    pub fn new(fd: OwnedFd, token: u64, kind: FdKind, dropped: DroppedTokens) -> Self {
+        let (nonblocking, socket) = match kind {
+            FdKind::Socket => (true, true),
+            FdKind::Inherited => (false, is_socket(fd.as_fd())),
+        };
         Self { fd, token, nonblocking, socket, dropped }
     }
 

@@ -1,15 +1,7 @@
 -- Interrupting a fiber blocked in read_some cancels the read without losing later data.
-local ip = require 'ip'
 local stream = require 'stream'
 
-local acceptor = ip.tcp.acceptor.new()
-acceptor:open('v4')
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 local reader = spawn(function()
   print('reader: reading')

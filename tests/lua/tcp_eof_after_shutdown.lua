@@ -1,15 +1,7 @@
 -- After the peer shuts down its sending side, read_some raises EOF once the data is drained.
-local ip = require 'ip'
 local stream = require 'stream'
 
-local acceptor = ip.tcp.acceptor.new()
-acceptor:open('v4')
-acceptor:bind('127.0.0.1', 0)
-acceptor:listen()
-local accepting = spawn(function() return acceptor:accept() end)
-local client = ip.tcp.socket.new()
-client:connect('127.0.0.1', acceptor.local_port)
-local server = accepting:join()
+local client, server, acceptor = require('./lib_tcp').connected_pair()
 
 stream.write_all(client, 'last words')
 client:shutdown('send')

@@ -17,7 +17,7 @@ use super::{FAIL_KEY, Ret3, as_integer, fail, fail_io, fail3, ret1, type_name};
 use crate::runtime::engine::FinishedOutput;
 use crate::runtime::reactor::Op;
 use crate::runtime::{Engine, Finished, Started};
-use crate::sys::{IoFd, errno};
+use crate::sys::{FdKind, IoFd, errno};
 
 /// Where the bytes of a finished read go: a window of a span's storage.
 pub struct ReadSink {
@@ -97,8 +97,8 @@ fn handle_of(ud: &AnyUserData) -> mlua::Result<Option<Rc<IoFd>>> {
     Ok(ud.borrow::<Handle>()?.live().cloned())
 }
 
-fn make_handle(lua: &Lua, engine: &SharedEngine, fd: OwnedFd, nonblocking: bool) -> mlua::Result<Value> {
-    let io = engine.borrow_mut().adopt(fd, nonblocking);
+fn make_handle(lua: &Lua, engine: &SharedEngine, fd: OwnedFd, kind: FdKind) -> mlua::Result<Value> {
+    let io = engine.borrow_mut().adopt(fd, kind);
     lua.create_userdata(Handle { io: Some(io) }).map(Value::UserData)
 }
 
@@ -121,7 +121,7 @@ fn outcome(lua: &Lua, engine: &SharedEngine, f: Finished<ReadSink>) -> mlua::Res
             }
         }
         Ok(FinishedOutput::Wrote(n)) => Ok((Value::Integer(n as i64), Value::Nil)),
-        Ok(FinishedOutput::Accepted(fd)) => Ok((make_handle(lua, engine, fd, true)?, Value::Nil)),
+        Ok(FinishedOutput::Accepted(fd)) => Ok((make_handle(lua, engine, fd, FdKind::Socket)?, Value::Nil)),
         Ok(FinishedOutput::Connected | FinishedOutput::TimerFired) => Ok((Value::Boolean(true), Value::Nil)),
     }
 }
@@ -278,7 +278,7 @@ pub fn raw_table(lua: &Lua, engine: SharedEngine) -> mlua::Result<Table> {
                 Ok(s) => s,
                 Err(err) => return fail_io(lua, &err),
             };
-            Ok(one(make_handle(lua, &e, sock.into(), true)?))
+            Ok(one(make_handle(lua, &e, sock.into(), FdKind::Socket)?))
         })?,
     )?;
 
@@ -432,7 +432,7 @@ pub fn raw_table(lua: &Lua, engine: SharedEngine) -> mlua::Result<Table> {
                 _ => return fail(lua, "EINVAL", "stdio takes 0, 1 or 2"),
             };
             match fd {
-                Ok(fd) => Ok(one(make_handle(lua, &e, fd, false)?)),
+                Ok(fd) => Ok(one(make_handle(lua, &e, fd, FdKind::Inherited)?)),
                 Err(err) => fail_io(lua, &err),
             }
         })?,

@@ -427,7 +427,7 @@ mod tests {
 
         let mut reactor = EpollReactor::new().expect("epoll reactor");
         let (r, mut w) = std::io::pipe().expect("pipe");
-        let fd = Rc::new(IoFd::new(r.into(), 7, false, DroppedTokens::default()));
+        let fd = Rc::new(IoFd::new(r.into(), 7, crate::sys::FdKind::Inherited, DroppedTokens::default()));
         assert!(reactor.start(1, Op::Read { fd, buf: vec![0; 8] }).is_none(), "nothing to read yet");
         w.write_all(b"x").expect("write");
         let mut out = Vec::new();

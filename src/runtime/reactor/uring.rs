@@ -249,7 +249,7 @@ mod tests {
     fn dropping_the_reactor_cancels_pending_ops_and_waits_for_the_kernel() {
         let mut reactor = UringReactor::new().expect("io_uring works on this kernel");
         let (a, _b) = UnixStream::pair().expect("socketpair");
-        let fd = Rc::new(IoFd::new(a.into(), 1, true, DroppedTokens::default()));
+        let fd = Rc::new(IoFd::new(a.into(), 1, crate::sys::FdKind::Socket, DroppedTokens::default()));
         let weak = Rc::downgrade(&fd);
         assert!(reactor.start(0, Op::Read { fd, buf: vec![0; 64] }).is_none());
         // Submit the SQE so the kernel really holds the op (a poll-armed RECV).
