@@ -1,7 +1,8 @@
 //! The `luacell` command line: argv -> command; one clear line per error.
 //!
 //! Trust zone: the main process. Exit statuses: the script's own (0, or 1 after a panic, or what
-//! it passed to `system.exit`), 1 when it cannot run, 2 for a usage error.
+//! it passed to `system.exit`), 1 when it cannot run, 2 for a usage error. The sandbox commands
+//! are in `cli_sandbox.rs`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -9,7 +10,11 @@ use std::path::PathBuf;
 use crate::lua::{RunOptions, run_script};
 use crate::runtime::reactor::forced_backend;
 
-const USAGE: &str = "usage: luacell run SCRIPT [ARGS...]\n       luacell --help";
+pub(crate) const USAGE: &str = "usage: luacell run SCRIPT [ARGS...]
+       luacell exec --profile PROFILE [--] COMMAND [ARGS...]
+       luacell profile check|show PROFILE
+       luacell doctor
+       luacell --help";
 
 /// Runs the command line and returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -21,6 +26,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     match cmd.to_str() {
         Some("run") => run(args.collect()),
+        Some("exec") => crate::cli_sandbox::exec(args.collect()),
+        Some("profile") => crate::cli_sandbox::profile(args.collect()),
+        Some("doctor") => crate::cli_sandbox::doctor(),
         Some("-h" | "--help" | "help") => {
             print_help();
             0
@@ -36,7 +44,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 #[allow(clippy::print_stdout)]
 fn print_help() {
     println!(
-        "luacell: a Lua 5.4 runtime with fibers, io_uring/epoll IO and sandboxed actors\n\n{USAGE}\n\nEnvironment: LUACELL_IO=io_uring|epoll forces an IO backend."
+        "luacell: a Lua 5.4 runtime with fibers, io_uring/epoll IO and sandboxed actors\n\n{USAGE}\n\nPROFILE is a shipped profile name (none, untrusted-plugin, hostile-parser, tenant-script,\nexec-readonly) or a path to a JSON profile (see docs/profiles.md).\n\nexec exits with the command's status (128+N after signal N), 125 when the sandbox cannot be\nset up, 126 when the command cannot be executed, 127 when it is not found.\n\nEnvironment: LUACELL_IO=io_uring|epoll forces an IO backend."
     );
 }
 

@@ -12,9 +12,11 @@
 //! - [`cli`]: the `luacell` command line.
 
 pub mod cli;
+mod cli_sandbox;
 pub mod ipc;
 pub mod lua;
 pub mod runtime;
+pub mod sandbox;
 pub mod sys;
 
 /// The allocator every luacell binary uses (the `luacell` binary, tests and benches declare it

@@ -1,0 +1,268 @@
+//! The parent side of a spawn: clone with the plan's namespaces, wait for the child's setup
+//! report, then wait for its end (forwarding signals, enforcing the wall-time limit) and say how it
+//! ended and which limit it hit.
+//!
+//! Trust zone: the spawning process (the `luacell exec` process now; the supervisor for actors).
+//! It must be single-threaded when it clones; `spawn` checks.
+
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use super::apply::{self, Payload};
+use super::plan::{MountStep, Plan};
+use super::report::{RECORD_LEN, Record, Step};
+use crate::sys::errno;
+use crate::sys::process::{self, ExitStatus, Forked};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot spawn a sandbox from a process with {0} threads (fork only copies the calling thread)")]
+    Threaded(usize),
+    #[error("cannot {what}")]
+    Kernel {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the kernel refused to create the sandbox's namespaces: {}; run 'luacell doctor' (user namespaces may be disabled by a sysctl, AppArmor or a container's seccomp)",
+        errno::describe(*.0)
+    )]
+    Namespaces(i32),
+    #[error("sandbox setup failed {step}{object}: {}", errno::describe(*.errno))]
+    Setup { step: &'static str, object: String, errno: i32 },
+    #[error("sandbox setup ended abruptly ({0})")]
+    SetupDied(String),
+    #[error("the sandbox sent a malformed report")]
+    Report,
+}
+
+/// What Landlock enforced, as the child's kernel reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LandlockStatus {
+    Off,
+    Fully,
+    Partially,
+    NotEnforced,
+}
+
+/// Which limit ended a sandboxed program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitHit {
+    CpuSeconds,
+    FileSize,
+    WallSeconds,
+    /// A forbidden syscall under a profile that kills.
+    ForbiddenSyscall,
+}
+
+impl LimitHit {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitHit::CpuSeconds => "the CPU-seconds limit",
+            LimitHit::FileSize => "the file-size limit",
+            LimitHit::WallSeconds => "the wall-time limit",
+            LimitHit::ForbiddenSyscall => "a forbidden system call (seccomp)",
+        }
+    }
+}
+
+/// How a sandboxed program ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub limit: Option<LimitHit>,
+}
+
+/// A running sandbox.
+#[derive(Debug)]
+pub struct Sandboxed {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    report: std::fs::File,
+    pub landlock: LandlockStatus,
+    deadline: Option<Instant>,
+    reaper: bool,
+}
+
+fn kernel(what: &'static str) -> impl FnOnce(std::io::Error) -> SpawnError {
+    move |source| SpawnError::Kernel { what, source }
+}
+
+/// Starts `payload` in a sandbox made from `plan`. `keep` are descriptors handed to it, at 3, 4,
+/// ... in order; stdio follows the plan. Returns once the sandbox is fully set up (or failed).
+pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<Sandboxed, SpawnError> {
+    let threads = process::thread_count().map_err(kernel("count this process's threads"))?;
+    if threads != 1 {
+        return Err(SpawnError::Threaded(threads));
+    }
+    let (report_r, report_w) = process::pipe().map_err(kernel("create the report pipe"))?;
+    let me = process::pidfd_open(std::process::id() as libc::pid_t).map_err(kernel("open a pidfd to this process"))?;
+    let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    let started = Instant::now();
+    let forked = match process::clone_process(plan.clone_flags) {
+        Ok(f) => f,
+        Err(e) if plan.clone_flags & libc::CLONE_NEWUSER != 0 => {
+            return Err(SpawnError::Namespaces(e.raw_os_error().unwrap_or(libc::EPERM)));
+        }
+        Err(e) => return Err(kernel("clone the sandbox process")(e)),
+    };
+    let (pid, pidfd) = match forked {
+        Forked::Child => {
+            drop(report_r);
+            apply::child(plan, payload, report_w, me, &keep_raw)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(report_w);
+    drop(me);
+    let mut child = Sandboxed {
+        pid,
+        pidfd,
+        report: std::fs::File::from(report_r),
+        landlock: LandlockStatus::Off,
+        deadline: plan.wall_seconds.map(|s| started + Duration::from_secs(s)),
+        reaper: plan.reaper,
+    };
+    match child.next_record()? {
+        Some(Record::Ready { landlock }) => {
+            child.landlock = match landlock {
+                1 => LandlockStatus::Fully,
+                2 => LandlockStatus::Partially,
+                3 => LandlockStatus::NotEnforced,
+                _ => LandlockStatus::Off,
+            };
+            Ok(child)
+        }
+        Some(Record::Failed { step, index, errno }) => {
+            let _ = process::wait_pidfd(child.pidfd.as_fd(), false);
+            Err(setup_error(plan, step, index, errno))
+        }
+        Some(Record::PayloadStatus { .. }) => {
+            let _ = process::pidfd_send_signal(child.pidfd.as_fd(), libc::SIGKILL);
+            let _ = process::wait_pidfd(child.pidfd.as_fd(), false);
+            Err(SpawnError::Report)
+        }
+        None => {
+            let status = process::wait_pidfd(child.pidfd.as_fd(), false).map_err(kernel("wait for the sandbox"))?;
+            Err(SpawnError::SetupDied(match status {
+                Some(ExitStatus::Exited(126)) => String::from("it could not arrange its descriptors"),
+                Some(s) => format!("status {}", s.code()),
+                None => String::from("no status"),
+            }))
+        }
+    }
+}
+
+fn setup_error(plan: &Plan, step: Step, index: u32, errno: i32) -> SpawnError {
+    let object = match step {
+        Step::OpenBindSource | Step::SetBindAttributes | Step::CreateMountPoint | Step::AttachBind | Step::Tmpfs => {
+            match plan.mounts.get(index as usize) {
+                Some(MountStep::Bind { source, target, .. }) => format!(" {} -> {}", source.display(), target.display()),
+                Some(MountStep::Tmpfs { target, .. }) => format!(" {}", target.display()),
+                _ => String::new(),
+            }
+        }
+        Step::Landlock => format!(" ({})", super::landlock::PARTS.get(index as usize).unwrap_or(&"?")),
+        Step::Rlimit => match plan.rlimits.get(index as usize) {
+            Some((res, soft, _)) => format!(" (resource {res}, value {soft})"),
+            None => String::new(),
+        },
+        _ => String::new(),
+    };
+    SpawnError::Setup { step: step.describe(), object, errno }
+}
+
+impl Sandboxed {
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// Sends a signal to the sandbox's first process (the pid-1 reaper forwards the usual ones;
+    /// SIGKILL ends the whole sandbox).
+    pub fn kill(&self, sig: libc::c_int) -> Result<(), SpawnError> {
+        process::pidfd_send_signal(self.pidfd.as_fd(), sig).map_err(kernel("signal the sandbox"))
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, SpawnError> {
+        let mut buf = [0u8; RECORD_LEN];
+        let mut got = 0;
+        while got < RECORD_LEN {
+            match self.report.read(&mut buf[got..]) {
+                Ok(0) if got == 0 => return Ok(None),
+                Ok(0) => return Err(SpawnError::Report),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(kernel("read the sandbox's report")(e)),
+            }
+        }
+        Record::decode(&buf).map(Some).ok_or(SpawnError::Report)
+    }
+
+    /// Waits for the sandbox to end. Signals readable on `signals` (a signalfd) are forwarded to
+    /// it; past the plan's wall time it is killed. A failure after setup (seccomp, exec) is an
+    /// error naming the step.
+    pub fn wait(mut self, plan: &Plan, signals: Option<BorrowedFd<'_>>) -> Result<Outcome, SpawnError> {
+        let mut wall_hit = false;
+        loop {
+            let timeout = match self.deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
+                }
+            };
+            let mut fds = vec![self.pidfd.as_fd()];
+            fds.extend(signals);
+            let ready = match process::poll_readable(&fds, timeout) {
+                Ok(r) => r,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(kernel("wait for the sandbox")(e)),
+            };
+            if ready[0] {
+                break;
+            }
+            if let (Some(sfd), Some(true)) = (signals, ready.get(1)) {
+                if let Ok(sig) = process::read_signalfd(sfd) {
+                    let _ = process::pidfd_send_signal(self.pidfd.as_fd(), sig);
+                }
+                continue;
+            }
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                wall_hit = true;
+                let _ = process::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL);
+                self.deadline = None;
+            }
+        }
+        let first = process::wait_pidfd(self.pidfd.as_fd(), false)
+            .map_err(kernel("wait for the sandbox"))?
+            .ok_or_else(|| SpawnError::SetupDied(String::from("no status")))?;
+        let mut status = first;
+        while let Some(record) = self.next_record()? {
+            match record {
+                Record::PayloadStatus { wait_status } if self.reaper => {
+                    status = ExitStatus::from_wait_status(wait_status);
+                }
+                Record::Failed { step, index, errno } => return Err(setup_error(plan, step, index, errno)),
+                _ => return Err(SpawnError::Report),
+            }
+        }
+        let limit = match status {
+            _ if wall_hit => Some(LimitHit::WallSeconds),
+            ExitStatus::Signaled(libc::SIGXCPU) => Some(LimitHit::CpuSeconds),
+            ExitStatus::Signaled(libc::SIGKILL) if plan.rlimits.iter().any(|r| r.0 == libc::RLIMIT_CPU) => {
+                // The hard CPU limit kills one second after SIGXCPU when the program ignores it.
+                None
+            }
+            ExitStatus::Signaled(libc::SIGXFSZ) => Some(LimitHit::FileSize),
+            ExitStatus::Signaled(libc::SIGSYS) if plan.seccomp.is_some() => Some(LimitHit::ForbiddenSyscall),
+            _ => None,
+        };
+        Ok(Outcome { status, limit })
+    }
+}
