@@ -18,6 +18,7 @@
 //! 6. seccomp last, then the payload.
 
 use std::ffi::{CString, OsStr};
+use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,23 @@ impl Report {
 }
 
 /// Runs the child side of a spawn and never returns.
-pub fn child(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[RawFd]) -> ! {
+///
+/// With `maps_written` the parent writes the id maps: the child waits for its byte (or EOF, if
+/// the parent failed) before doing anything as the new user.
+pub fn child(
+    plan: &Plan,
+    payload: Payload,
+    report: OwnedFd,
+    parent: OwnedFd,
+    maps_written: Option<OwnedFd>,
+    keep: &[RawFd],
+) -> ! {
+    if let Some(sync) = maps_written {
+        let mut byte = [0u8; 1];
+        if !matches!(std::fs::File::from(sync).read(&mut byte), Ok(1)) {
+            process::exit_now(126);
+        }
+    }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(plan, payload, report, parent, keep)));
     match result {
         Ok(code) => process::exit_now(code),
@@ -161,10 +178,16 @@ fn arrange(keep: &[RawFd], report: RawFd, parent: RawFd, report_to: RawFd) -> st
 }
 
 fn setup(plan: &Plan, parent: OwnedFd) -> Result<Enforced, Failure> {
-    if let Some((inside_uid, outside_uid, inside_gid, outside_gid)) = plan.id_map {
+    if let Some(m) = plan.id_map.filter(|m| m.by_parent) {
+        // The process still has its host ids, which the maps leave unmapped: take the inside ones.
+        process::become_ids(m.inside_uid, m.inside_gid).map_err(fail(Step::UidMap, 0))?;
+    }
+    if let Some(m) = plan.id_map.filter(|m| !m.by_parent) {
         std::fs::write("/proc/self/setgroups", b"deny").map_err(fail(Step::Setgroups, 0))?;
-        std::fs::write("/proc/self/uid_map", format!("{inside_uid} {outside_uid} 1\n")).map_err(fail(Step::UidMap, 0))?;
-        std::fs::write("/proc/self/gid_map", format!("{inside_gid} {outside_gid} 1\n")).map_err(fail(Step::GidMap, 0))?;
+        std::fs::write("/proc/self/uid_map", format!("{} {} 1\n", m.inside_uid, m.outside_uid))
+            .map_err(fail(Step::UidMap, 0))?;
+        std::fs::write("/proc/self/gid_map", format!("{} {} 1\n", m.inside_gid, m.outside_gid))
+            .map_err(fail(Step::GidMap, 0))?;
     }
     if plan.lockdown {
         process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).map_err(fail(Step::DeathSignal, 0))?;

@@ -85,6 +85,22 @@ pub struct SeccompPlan {
     pub allowed: Vec<(String, String)>,
 }
 
+/// Inside ids mapped to one host id each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMap {
+    pub inside_uid: u32,
+    pub outside_uid: u32,
+    pub inside_gid: u32,
+    pub outside_gid: u32,
+    /// The spawning process writes the maps (it is root and maps to `nobody`); otherwise the child
+    /// maps its own ids, the one mapping an unprivileged process may write.
+    pub by_parent: bool,
+}
+
+/// The host id a root caller's sandbox runs as: `nobody`, so that a sandboxed process never owns
+/// the host's root-owned files.
+pub const NOBODY: u32 = 65534;
+
 /// A resource limit: (resource, soft, hard) with `u64::MAX` as infinity.
 pub type Rlimit = (libc::__rlimit_resource_t, u64, u64);
 
@@ -95,8 +111,8 @@ pub struct Plan {
     pub isolation: Isolation,
     /// `CLONE_NEW*` flags.
     pub clone_flags: libc::c_int,
-    /// (inside uid, outside uid, inside gid, outside gid) for the user namespace.
-    pub id_map: Option<(u32, u32, u32, u32)>,
+    /// The user namespace's one-id maps.
+    pub id_map: Option<IdMap>,
     /// A pid-1 reaper runs the payload as its child.
     pub reaper: bool,
     pub mounts: Vec<MountStep>,
@@ -170,7 +186,14 @@ impl Plan {
                     clone_flags |= flag;
                 }
             }
-            id_map = Some((profile.identity.uid, host_ids.0, profile.identity.gid, host_ids.1));
+            let root = host_ids.0 == 0;
+            id_map = Some(IdMap {
+                inside_uid: profile.identity.uid,
+                outside_uid: if root { NOBODY } else { host_ids.0 },
+                inside_gid: profile.identity.gid,
+                outside_gid: if root { NOBODY } else { host_ids.1 },
+                by_parent: root,
+            });
             if ns.uts {
                 hostname = Some(profile.hostname.as_bytes().to_vec());
             }
@@ -266,8 +289,11 @@ impl Plan {
             let mut names = vec!["user"];
             names.extend(NAMESPACE_TABLE.iter().filter(|(f, _)| self.clone_flags & f != 0).map(|(_, n)| *n));
             out.push(format!("namespaces: {}", names.join(", ")));
-            if let Some((iu, ou, ig, og)) = self.id_map {
-                out.push(format!("identity: uid {iu} (host {ou}), gid {ig} (host {og})"));
+            if let Some(m) = self.id_map {
+                out.push(format!(
+                    "identity: uid {} (host {}), gid {} (host {})",
+                    m.inside_uid, m.outside_uid, m.inside_gid, m.outside_gid
+                ));
             }
             out.push(format!("pid-1 reaper: {}", if self.reaper { "yes" } else { "no" }));
         }
@@ -549,8 +575,13 @@ mod tests {
     }
 
     #[test]
-    fn id_map_maps_inside_ids_to_caller() {
-        let plan = Plan::build("u", &shipped("untrusted-plugin"), &Features::full(), (4242, 4343)).expect("plan");
-        assert_eq!(plan.id_map, Some((1000, 4242, 1000, 4343)));
+    fn id_map_maps_inside_ids_to_caller_or_nobody_for_root() {
+        let p = shipped("untrusted-plugin");
+        let plan = Plan::build("u", &p, &Features::full(), (4242, 4343)).expect("plan");
+        let m = plan.id_map.expect("user namespace");
+        assert_eq!((m.inside_uid, m.outside_uid, m.inside_gid, m.outside_gid, m.by_parent), (1000, 4242, 1000, 4343, false));
+        let plan = Plan::build("u", &p, &Features::full(), (0, 0)).expect("plan");
+        let m = plan.id_map.expect("user namespace");
+        assert_eq!((m.outside_uid, m.outside_gid, m.by_parent), (NOBODY, NOBODY, true));
     }
 }

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::apply::{self, Payload};
-use super::plan::{MountStep, Plan};
+use super::plan::{IdMap, MountStep, Plan};
 use super::report::{RECORD_LEN, Record, Step};
 use crate::sys::errno;
 use crate::sys::process::{self, ExitStatus, Forked};
@@ -100,6 +100,8 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
     let (report_r, report_w) = process::pipe().map_err(kernel("create the report pipe"))?;
     let me = process::pidfd_open(std::process::id() as libc::pid_t).map_err(kernel("open a pidfd to this process"))?;
     let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    let by_parent = plan.id_map.is_some_and(|m| m.by_parent);
+    let sync = if by_parent { Some(process::pipe().map_err(kernel("create the id-map pipe"))?) } else { None };
     let started = Instant::now();
     let forked = match process::clone_process(plan.clone_flags) {
         Ok(f) => f,
@@ -111,12 +113,27 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
     let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(report_r);
-            apply::child(plan, payload, report_w, me, &keep_raw)
+            let maps_written = sync.map(|(r, w)| {
+                drop(w);
+                r
+            });
+            apply::child(plan, payload, report_w, me, maps_written, &keep_raw)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(report_w);
     drop(me);
+    if let (Some(m), Some((r, w))) = (plan.id_map, sync) {
+        drop(r);
+        let written = write_maps(pid, m);
+        if let Err(source) = written {
+            // Closing `w` without a byte makes the child exit; reap it.
+            drop(w);
+            let _ = process::wait_pidfd(pidfd.as_fd(), false);
+            return Err(SpawnError::Kernel { what: "write the sandbox's uid/gid maps", source });
+        }
+        process::write_raw(w.as_fd(), b"1").map_err(kernel("release the sandbox after writing its maps"))?;
+    }
     let mut child = Sandboxed {
         pid,
         pidfd,
@@ -153,6 +170,13 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
             }))
         }
     }
+}
+
+/// Written by a root parent; setgroups stays allowed so that the child can drop root's
+/// supplementary groups (it loses the capability to call it again when it drops capabilities).
+fn write_maps(pid: libc::pid_t, m: IdMap) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/uid_map"), format!("{} {} 1\n", m.inside_uid, m.outside_uid))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), format!("{} {} 1\n", m.inside_gid, m.outside_gid))
 }
 
 fn setup_error(plan: &Plan, step: Step, index: u32, errno: i32) -> SpawnError {

@@ -523,3 +523,16 @@ pub fn install_seccomp(program: &[seccompiler::sock_filter]) -> io::Result<()> {
     })?;
     Ok(())
 }
+
+/// Becomes `uid`/`gid` (real, effective, saved) with no supplementary groups. Used inside a new
+/// user namespace whose maps the parent wrote, while this process still holds that namespace's
+/// capabilities.
+pub fn become_ids(uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: a zero-length group list with a null pointer is valid for setgroups.
+    check_int(unsafe { libc::setgroups(0, std::ptr::null()) })?;
+    // SAFETY: setresgid and setresuid take integers only.
+    check_int(unsafe { libc::setresgid(gid, gid, gid) })?;
+    // SAFETY: as above.
+    check_int(unsafe { libc::setresuid(uid, uid, uid) })?;
+    Ok(())
+}
