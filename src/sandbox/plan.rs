@@ -16,7 +16,7 @@ use super::seccomp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("this kernel cannot run profile '{profile}': {feature} is unavailable ({how})")]
+    #[error("this kernel cannot run profile '{profile}': no {feature} ({how})")]
     Unsupported { profile: String, feature: String, how: String },
     #[error("profile '{profile}': cannot build the seccomp filter")]
     Seccomp {
