@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The sandbox tests must run here: a kernel that cannot run them fails the suite, never skips it.
+export LUACELL_SANDBOX_MUST_WORK=1
+
 echo "== cargo test (as $(id -un))"
 cargo test --locked
 
@@ -33,14 +36,24 @@ for line in sys.stdin:
 ' > "$stage/tests.list"
 while read -r exe; do cp "$exe" "$stage/bin/"; done < "$stage/tests.list"
 cp target/debug/luacell "$stage/luacell"
+# The escape probe belongs to the test user (so writing its own running binary meets ETXTBSY, as
+# it does for root), and a setuid copy owned by nobody shows what exec would grant outside.
+cp target/debug/luacell-probe "$stage/luacell-probe"
+chown "$user" "$stage/luacell-probe"
+mkdir -p "$stage/suid"
+cp target/debug/luacell-probe "$stage/suid/probe-suid"
+chown 65534:65534 "$stage/suid/probe-suid"
 cp -r tests/lua "$stage/lua"
 cp -r examples "$stage/examples"
 chmod -R a+rX "$stage"
+chmod 4755 "$stage/suid/probe-suid"
 
 echo "== test executables (as $user)"
 count=0
 for exe in "$stage"/bin/*; do
-    (cd "$stage" && runuser -u "$user" -- env LUACELL_BIN="$stage/luacell" LUACELL_CASES_DIR="$stage/lua" LUACELL_EXAMPLES_DIR="$stage/examples" "$exe")
+    (cd "$stage" && runuser -u "$user" -- env LUACELL_BIN="$stage/luacell" LUACELL_CASES_DIR="$stage/lua" LUACELL_EXAMPLES_DIR="$stage/examples" \
+        LUACELL_PROBE_BIN="$stage/luacell-probe" LUACELL_SETUID_FIXTURE="$stage/suid/probe-suid" \
+        LUACELL_SANDBOX_MUST_WORK=1 "$exe")
     count=$((count + 1))
 done
 if [ "$count" -eq 0 ]; then

@@ -111,7 +111,7 @@ pub fn exec(args: Vec<OsString>) -> i32 {
             }
             outcome.status.code()
         }
-        Err(SpawnError::Setup { step, errno, .. }) if step == "executing the command" => {
+        Err(SpawnError::Exec { errno }) => {
             eprintln!("luacell: exec: cannot execute {command}: {}", crate::sys::errno::describe(errno));
             if errno == libc::ENOENT { NOT_FOUND } else { CANNOT_EXECUTE }
         }
@@ -193,39 +193,64 @@ pub fn doctor() -> i32 {
         "  landlock         {}  {}",
         yes_no(ll > 0),
         match ll {
-            0 => "no file-system or network rules from Landlock; profiles with landlock 'required' cannot run".to_owned(),
+            0 =>
+                "no file-system or network rules from Landlock; profiles with landlock 'required' cannot run".to_owned(),
             1..=3 => format!("ABI {ll}: file rules only; no TCP rules or scopes (shipped profiles need ABI 6)"),
-            4 | 5 => format!("ABI {ll}: file and TCP rules; no signal or abstract-socket scopes (shipped profiles need ABI 6)"),
-            _ => format!("ABI {ll}: file rules, TCP rules, signal and abstract-socket scopes: everything the profiles use"),
+            4 | 5 => format!(
+                "ABI {ll}: file and TCP rules; no signal or abstract-socket scopes (shipped profiles need ABI 6)"
+            ),
+            _ => format!(
+                "ABI {ll}: file rules, TCP rules, signal and abstract-socket scopes: everything the profiles use"
+            ),
         }
     );
     ok &= ll >= 6;
     println!(
         "  seccomp          {}  {}",
         yes_no(f.seccomp),
-        if f.seccomp { "system calls are filtered (io_uring is always denied inside sandboxes)" } else { "no system-call filtering: sandboxes cannot run" }
+        if f.seccomp {
+            "system calls are filtered (io_uring is always denied inside sandboxes)"
+        } else {
+            "no system-call filtering: sandboxes cannot run"
+        }
     );
     ok &= f.seccomp;
     println!(
         "  io_uring         {}  {}",
         yes_no(f.io_uring),
-        if f.io_uring { "luacell run uses io_uring for IO outside sandboxes" } else { "luacell run uses epoll (io_uring is disabled or absent); nothing is lost but some speed" }
+        if f.io_uring {
+            "luacell run uses io_uring for IO outside sandboxes"
+        } else {
+            "luacell run uses epoll (io_uring is disabled or absent); nothing is lost but some speed"
+        }
     );
     println!(
         "  cgroup v2        {}  {}",
         yes_no(f.cgroup2),
-        if f.cgroup2 { "available (luacell limits use rlimits and its own budgets, not cgroups)" } else { "absent (luacell does not need it)" }
+        if f.cgroup2 {
+            "available (luacell limits use rlimits and its own budgets, not cgroups)"
+        } else {
+            "absent (luacell does not need it)"
+        }
     );
     println!(
         "  pidfd            {}  {}",
         yes_no(f.pidfd),
-        if f.pidfd { "children are signalled and waited for through pidfds, with no pid-reuse race" } else { "missing: sandboxes cannot be spawned (Linux >= 5.3 needed)" }
+        if f.pidfd {
+            "children are signalled and waited for through pidfds, with no pid-reuse race"
+        } else {
+            "missing: sandboxes cannot be spawned (Linux >= 5.3 needed)"
+        }
     );
     ok &= f.pidfd;
     println!(
         "  clone3           {}  {}",
         yes_no(f.clone3),
-        if f.clone3 { "available (inside sandboxes it gets ENOSYS on purpose so libc falls back to clone)" } else { "absent (luacell uses clone)" }
+        if f.clone3 {
+            "available (inside sandboxes it gets ENOSYS on purpose so libc falls back to clone)"
+        } else {
+            "absent (luacell uses clone)"
+        }
     );
     let test = Profile::load("untrusted-plugin")
         .map_err(|e| error_chain(&e))

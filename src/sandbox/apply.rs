@@ -43,7 +43,11 @@ struct Failure {
 }
 
 fn fail(step: Step, index: usize) -> impl Fn(std::io::Error) -> Failure {
-    move |e| Failure { step, index: u32::try_from(index).unwrap_or(u32::MAX), errno: e.raw_os_error().unwrap_or(libc::EIO) }
+    move |e| Failure {
+        step,
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    }
 }
 
 fn cstr(p: &Path) -> CString {
@@ -321,11 +325,18 @@ fn mount_tree(plan: &Plan) -> Result<(), Failure> {
                 let at = inside(target);
                 std::fs::create_dir_all(&at).map_err(fail(Step::CreateMountPoint, i))?;
                 let data = CString::new(format!("mode=1777,size={size_bytes}")).unwrap_or_default();
-                process::mount(Some(c"tmpfs"), &cstr(&at), Some(c"tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(&data))
-                    .map_err(fail(Step::Tmpfs, i))?;
+                process::mount(
+                    Some(c"tmpfs"),
+                    &cstr(&at),
+                    Some(c"tmpfs"),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    Some(&data),
+                )
+                .map_err(fail(Step::Tmpfs, i))?;
             }
-            (MountStep::Dev, _) => dev(&inside(Path::new("/dev")), plan.mounts.contains(&MountStep::Proc))
-                .map_err(fail(Step::Dev, i))?,
+            (MountStep::Dev, _) => {
+                dev(&inside(Path::new("/dev")), plan.mounts.contains(&MountStep::Proc)).map_err(fail(Step::Dev, i))?
+            }
             (MountStep::Proc, _) => {
                 let at = inside(Path::new("/proc"));
                 std::fs::create_dir_all(&at).map_err(fail(Step::Proc, i))?;
@@ -387,7 +398,12 @@ fn dev(at: &Path, with_proc: bool) -> std::io::Result<()> {
         process::mount(Some(&cstr(&host)), &cstr(&target), None, libc::MS_BIND, None)?;
     }
     if with_proc {
-        for (name, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+        for (name, to) in [
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
             std::os::unix::fs::symlink(to, at.join(name))?;
         }
     }
@@ -407,7 +423,11 @@ fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
     if let Some(s) = &plan.seccomp {
         for program in [&s.reaper, &s.forbidden] {
             if let Err(e) = process::install_seccomp(program) {
-                report.send(Record::Failed { step: Step::Seccomp, index: 2, errno: e.raw_os_error().unwrap_or(libc::EIO) });
+                report.send(Record::Failed {
+                    step: Step::Seccomp,
+                    index: 2,
+                    errno: e.raw_os_error().unwrap_or(libc::EIO),
+                });
                 let _ = process::kill(payload, libc::SIGKILL);
                 process::exit_now(127);
             }

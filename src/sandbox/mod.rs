@@ -27,4 +27,4 @@ pub use apply::Payload;
 pub use features::{Features, UserNamespaces};
 pub use plan::{Isolation, Plan, PlanError};
 pub use profile::{Profile, ProfileError};
-pub use spawn::{LandlockStatus, LimitHit, Outcome, SpawnError, Sandboxed, spawn};
+pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, SpawnError, spawn};

@@ -158,18 +158,22 @@ impl Plan {
         let mut not_enforced = Vec::new();
         let ns = profile.namespaces;
         let confined = ns.any() || profile.landlock.mode != Mode::Off || profile.seccomp.mode == SeccompMode::On;
-        let mut isolation = if ns.any() { Isolation::Namespaces } else if confined { Isolation::Fallback } else { Isolation::Unconfined };
+        let mut isolation = if ns.any() {
+            Isolation::Namespaces
+        } else if confined {
+            Isolation::Fallback
+        } else {
+            Isolation::Unconfined
+        };
 
-        if isolation == Isolation::Namespaces {
-            if let UserNamespaces::Blocked(why) = &features.user_namespaces {
-                match profile.without_user_namespace {
-                    Fallback::Fail => return Err(unsupported("user namespaces", why)),
-                    Fallback::LandlockSeccompRlimits => {
-                        isolation = Isolation::Fallback;
-                        not_enforced.push(format!(
-                            "namespaces and the private mount tree (user namespaces are blocked: {why}); running with Landlock, seccomp and rlimits only"
-                        ));
-                    }
+        if let (Isolation::Namespaces, UserNamespaces::Blocked(why)) = (isolation, &features.user_namespaces) {
+            match profile.without_user_namespace {
+                Fallback::Fail => return Err(unsupported("user namespaces", why)),
+                Fallback::LandlockSeccompRlimits => {
+                    isolation = Isolation::Fallback;
+                    not_enforced.push(format!(
+                        "namespaces and the private mount tree (user namespaces are blocked: {why}); running with Landlock, seccomp and rlimits only"
+                    ));
                 }
             }
         }
@@ -307,7 +311,9 @@ impl Plan {
                     if *exec { ", exec" } else { ", noexec" },
                     if *optional { ", optional" } else { "" }
                 ),
-                MountStep::Tmpfs { target, size_bytes } => format!("mount: tmpfs {} ({size_bytes} bytes)", target.display()),
+                MountStep::Tmpfs { target, size_bytes } => {
+                    format!("mount: tmpfs {} ({size_bytes} bytes)", target.display())
+                }
                 MountStep::Dev => String::from("mount: /dev with null, zero, urandom"),
                 MountStep::Proc => String::from("mount: /proc of the sandbox's pid namespace"),
             });
@@ -335,7 +341,9 @@ impl Plan {
                     out.push(format!("landlock: {} {:?}", p.display(), a));
                 }
                 match (&l.connect_tcp, &l.bind_tcp) {
-                    (Some(c), Some(b)) => out.push(format!("landlock: tcp connect {c:?}, tcp bind {b:?}, all else denied")),
+                    (Some(c), Some(b)) => {
+                        out.push(format!("landlock: tcp connect {c:?}, tcp bind {b:?}, all else denied"))
+                    }
                     _ => out.push(String::from("landlock: no tcp rules on this kernel")),
                 }
                 out.push(format!(
@@ -417,7 +425,13 @@ fn landlock_plan(
     let kernel = features.landlock_abi;
     let wants_net = true;
     let wants_scopes = ll.scope_signals || ll.scope_abstract_unix;
-    let needed = ll.min_abi.max(if wants_scopes { 6 } else if wants_net { 4 } else { 1 });
+    let needed = ll.min_abi.max(if wants_scopes {
+        6
+    } else if wants_net {
+        4
+    } else {
+        1
+    });
     if kernel < needed {
         if required {
             return Err(PlanError::Unsupported {
@@ -431,7 +445,8 @@ fn landlock_plan(
             });
         }
         if kernel == 0 {
-            not_enforced.push("Landlock (not available on this kernel): file access is limited only by the mount tree".into());
+            not_enforced
+                .push("Landlock (not available on this kernel): file access is limited only by the mount tree".into());
             return Ok(None);
         }
         if kernel < 4 {
@@ -453,7 +468,9 @@ fn landlock_plan(
         paths.push((PathBuf::from("/"), FsAccess::List));
         for m in mounts {
             match m {
-                MountStep::Bind { target, writable, exec, .. } => paths.push((target.clone(), access(*writable, *exec))),
+                MountStep::Bind { target, writable, exec, .. } => {
+                    paths.push((target.clone(), access(*writable, *exec)))
+                }
                 MountStep::Tmpfs { target, .. } => paths.push((target.clone(), FsAccess::ReadWrite)),
                 MountStep::Dev => {
                     paths.push((PathBuf::from("/dev/null"), FsAccess::ReadWrite));
@@ -550,7 +567,10 @@ mod tests {
         let mut p = p;
         p.landlock.mode = Mode::BestEffort;
         let plan = Plan::build("u", &p, &f, (0, 0)).expect("plan");
-        assert_eq!(plan.landlock.as_ref().map(|l| (l.abi, l.connect_tcp.is_none(), l.scope_signals)), Some((3, true, false)));
+        assert_eq!(
+            plan.landlock.as_ref().map(|l| (l.abi, l.connect_tcp.is_none(), l.scope_signals)),
+            Some((3, true, false))
+        );
         assert_eq!(plan.not_enforced.len(), 2);
     }
 
@@ -579,7 +599,10 @@ mod tests {
         let p = shipped("untrusted-plugin");
         let plan = Plan::build("u", &p, &Features::full(), (4242, 4343)).expect("plan");
         let m = plan.id_map.expect("user namespace");
-        assert_eq!((m.inside_uid, m.outside_uid, m.inside_gid, m.outside_gid, m.by_parent), (1000, 4242, 1000, 4343, false));
+        assert_eq!(
+            (m.inside_uid, m.outside_uid, m.inside_gid, m.outside_gid, m.by_parent),
+            (1000, 4242, 1000, 4343, false)
+        );
         let plan = Plan::build("u", &p, &Features::full(), (0, 0)).expect("plan");
         let m = plan.id_map.expect("user namespace");
         assert_eq!((m.outside_uid, m.outside_gid, m.by_parent), (NOBODY, NOBODY, true));

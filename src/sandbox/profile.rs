@@ -134,7 +134,7 @@ impl Default for Identity {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Filesystem {
     /// Host paths bound into the sandbox.
@@ -149,12 +149,6 @@ pub struct Filesystem {
     /// A `/proc` of the sandbox's own pid namespace (needs the pid namespace).
     #[serde(default)]
     pub proc: bool,
-}
-
-impl Default for Filesystem {
-    fn default() -> Self {
-        Filesystem { bind: Vec::new(), tmpfs: Vec::new(), dev: false, proc: false }
-    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -419,8 +413,8 @@ pub enum Stream {
 impl Profile {
     /// Parses and validates a profile; `origin` names it in errors (a file path or a name).
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        let profile: Profile =
-            serde_json::from_str(text).map_err(|e| ProfileError::Syntax { origin: origin.to_owned(), message: e.to_string() })?;
+        let profile: Profile = serde_json::from_str(text)
+            .map_err(|e| ProfileError::Syntax { origin: origin.to_owned(), message: e.to_string() })?;
         profile.validate(origin)?;
         Ok(profile)
     }
@@ -429,16 +423,21 @@ impl Profile {
     pub fn load(spec: &str) -> Result<Profile, ProfileError> {
         if spec.contains('/') || spec.ends_with(".json") {
             let path = PathBuf::from(spec);
-            let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
             return Profile::parse(&text, spec);
         }
-        let (_, text) = SHIPPED.iter().find(|(name, _)| *name == spec).ok_or_else(|| ProfileError::UnknownName(spec.to_owned()))?;
+        let (_, text) =
+            SHIPPED.iter().find(|(name, _)| *name == spec).ok_or_else(|| ProfileError::UnknownName(spec.to_owned()))?;
         Profile::parse(text, spec)
     }
 
     fn validate(&self, origin: &str) -> Result<(), ProfileError> {
-        let invalid =
-            |field: &str, message: String| ProfileError::Invalid { origin: origin.to_owned(), field: field.to_owned(), message };
+        let invalid = |field: &str, message: String| ProfileError::Invalid {
+            origin: origin.to_owned(),
+            field: field.to_owned(),
+            message,
+        };
         let ns = &self.namespaces;
         if !ns.user && (ns.pid || ns.mount || ns.net || ns.ipc || ns.uts || ns.cgroup) {
             return Err(invalid(
@@ -446,11 +445,19 @@ impl Profile {
                 "the other namespaces are made inside a user namespace, so it cannot be off while they are on".into(),
             ));
         }
-        if !ns.mount && (!self.filesystem.bind.is_empty() || !self.filesystem.tmpfs.is_empty() || self.filesystem.dev || self.filesystem.proc) {
+        if !ns.mount
+            && (!self.filesystem.bind.is_empty()
+                || !self.filesystem.tmpfs.is_empty()
+                || self.filesystem.dev
+                || self.filesystem.proc)
+        {
             return Err(invalid("filesystem", "bind mounts, tmpfs, dev and proc need the mount namespace".into()));
         }
         if self.filesystem.proc && !ns.pid {
-            return Err(invalid("filesystem.proc", "a /proc without a pid namespace would show the host's processes".into()));
+            return Err(invalid(
+                "filesystem.proc",
+                "a /proc without a pid namespace would show the host's processes".into(),
+            ));
         }
         for (i, b) in self.filesystem.bind.iter().enumerate() {
             check_path(&b.source).map_err(|m| invalid(&format!("filesystem.bind[{i}].source"), m))?;
@@ -464,7 +471,10 @@ impl Profile {
         for (i, t) in self.filesystem.tmpfs.iter().enumerate() {
             check_path(&t.path).map_err(|m| invalid(&format!("filesystem.tmpfs[{i}].path"), m))?;
             if t.path == Path::new("/") {
-                return Err(invalid(&format!("filesystem.tmpfs[{i}].path"), "the root is always an empty tmpfs".into()));
+                return Err(invalid(
+                    &format!("filesystem.tmpfs[{i}].path"),
+                    "the root is always an empty tmpfs".into(),
+                ));
             }
             if t.size_bytes < 4096 {
                 return Err(invalid(&format!("filesystem.tmpfs[{i}].size_bytes"), "must be at least 4096".into()));

@@ -149,7 +149,8 @@ impl Record {
         if bytes.len() != RECORD_LEN {
             return None;
         }
-        let word = |i: usize| -> Option<u32> { Some(u32::from_ne_bytes(bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?)) };
+        let word =
+            |i: usize| -> Option<u32> { Some(u32::from_ne_bytes(bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?)) };
         let (kind, a, b, c) = (word(0)?, word(1)?, word(2)?, word(3)?);
         match kind {
             FAILED => Some(Record::Failed { step: Step::from_u32(a)?, index: b, errno: c as i32 }),

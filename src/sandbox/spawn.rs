@@ -32,6 +32,8 @@ pub enum SpawnError {
     Namespaces(i32),
     #[error("sandbox setup failed {step}{object}: {}", errno::describe(*.errno))]
     Setup { step: &'static str, object: String, errno: i32 },
+    #[error("cannot execute the command: {}", errno::describe(*.errno))]
+    Exec { errno: i32 },
     #[error("sandbox setup ended abruptly ({0})")]
     SetupDied(String),
     #[error("the sandbox sent a malformed report")]
@@ -180,10 +182,15 @@ fn write_maps(pid: libc::pid_t, m: IdMap) -> std::io::Result<()> {
 }
 
 fn setup_error(plan: &Plan, step: Step, index: u32, errno: i32) -> SpawnError {
+    if step == Step::Exec {
+        return SpawnError::Exec { errno };
+    }
     let object = match step {
         Step::OpenBindSource | Step::SetBindAttributes | Step::CreateMountPoint | Step::AttachBind | Step::Tmpfs => {
             match plan.mounts.get(index as usize) {
-                Some(MountStep::Bind { source, target, .. }) => format!(" {} -> {}", source.display(), target.display()),
+                Some(MountStep::Bind { source, target, .. }) => {
+                    format!(" {} -> {}", source.display(), target.display())
+                }
                 Some(MountStep::Tmpfs { target, .. }) => format!(" {}", target.display()),
                 _ => String::new(),
             }

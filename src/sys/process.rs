@@ -46,7 +46,14 @@ pub fn clone_process(flags: libc::c_int) -> io::Result<Forked> {
     // `&mut pidfd`, which the kernel writes in the parent before returning (x86_64 and aarch64 take
     // parent_tid as the third argument).
     let ret = unsafe {
-        libc::syscall(libc::SYS_clone, all, std::ptr::null_mut::<libc::c_void>(), &mut pidfd as *mut libc::c_int, 0usize, 0usize)
+        libc::syscall(
+            libc::SYS_clone,
+            all,
+            std::ptr::null_mut::<libc::c_void>(),
+            &mut pidfd as *mut libc::c_int,
+            0usize,
+            0usize,
+        )
     };
     match check(ret)? {
         0 => Ok(Forked::Child),
@@ -306,7 +313,8 @@ pub fn drop_capabilities() -> io::Result<()> {
 }
 
 /// The signals a pid-1 reaper forwards to its child.
-pub const FORWARDED_SIGNALS: [libc::c_int; 5] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2];
+pub const FORWARDED_SIGNALS: [libc::c_int; 5] =
+    [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2];
 
 /// A signal set.
 pub struct SigSet(libc::sigset_t);
@@ -500,7 +508,6 @@ pub fn dup_to(from: RawFd, to: RawFd, cloexec: bool) -> io::Result<()> {
     check_int(unsafe { libc::dup3(from, to, if cloexec { libc::O_CLOEXEC } else { 0 }) })?;
     Ok(())
 }
-
 
 /// Takes ownership of a descriptor number the sandbox child arranged with [`dup_to`].
 pub fn adopt_arranged(fd: RawFd) -> OwnedFd {

@@ -109,11 +109,14 @@ fn attempt(name: &str, args: &[String]) -> Attempt {
             // Best terminal available: a fresh pty made our controlling terminal, else stdin.
             let fd = own_pty().unwrap_or(0);
             let c: u8 = b'x';
-            raw(libc::SYS_ioctl, [fd as _, libc::TIOCSTI as _, &c as *const u8 as _, 0, 0, 0]).map(|_| "injected".into())
+            raw(libc::SYS_ioctl, [fd as _, libc::TIOCSTI as _, &c as *const u8 as _, 0, 0, 0])
+                .map(|_| "injected".into())
         }
-        "mount" => raw(libc::SYS_mount, [c"none".as_ptr() as _, c"/".as_ptr() as _, BAD_PTR, 0, 0, 0]).map(|_| "mounted".into()),
+        "mount" => raw(libc::SYS_mount, [c"none".as_ptr() as _, c"/".as_ptr() as _, BAD_PTR, 0, 0, 0])
+            .map(|_| "mounted".into()),
         "umount" => raw(libc::SYS_umount2, [c"/".as_ptr() as _, 0x8000_0000, 0, 0, 0, 0]).map(|_| "unmounted".into()),
-        "unshare" => raw(libc::SYS_unshare, [(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as _, 0, 0, 0, 0, 0]).map(|_| "unshared".into()),
+        "unshare" => raw(libc::SYS_unshare, [(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as _, 0, 0, 0, 0, 0])
+            .map(|_| "unshared".into()),
         "setns" => raw(libc::SYS_setns, [-1, libc::CLONE_NEWNS as _, 0, 0, 0, 0]).map(|_| "entered".into()),
         "pivot_root" => raw(libc::SYS_pivot_root, [BAD_PTR, BAD_PTR, 0, 0, 0, 0]).map(|_| "pivoted".into()),
         "chroot" => raw(libc::SYS_chroot, [BAD_PTR, 0, 0, 0, 0, 0]).map(|_| "chrooted".into()),
@@ -172,7 +175,8 @@ impl DupFd for std::io::Stderr {
 /// Opens a pty pair and makes the slave our controlling terminal; `None` when there is no
 /// /dev/ptmx (inside a sandbox).
 fn own_pty() -> Option<i32> {
-    let master = raw(libc::SYS_openat, [libc::AT_FDCWD as _, c"/dev/ptmx".as_ptr() as _, libc::O_RDWR as _, 0, 0, 0]).ok()?;
+    let master =
+        raw(libc::SYS_openat, [libc::AT_FDCWD as _, c"/dev/ptmx".as_ptr() as _, libc::O_RDWR as _, 0, 0, 0]).ok()?;
     let unlock: libc::c_int = 0;
     raw(libc::SYS_ioctl, [master, libc::TIOCSPTLCK as _, &unlock as *const libc::c_int as _, 0, 0, 0]).ok()?;
     let mut n: libc::c_uint = 0;
@@ -213,7 +217,14 @@ fn memory_bomb(cap_mib: usize) -> Attempt {
     while total < cap_mib << 20 {
         let p = raw(
             libc::SYS_mmap,
-            [0, CHUNK as _, (libc::PROT_READ | libc::PROT_WRITE) as _, (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _, -1, 0],
+            [
+                0,
+                CHUNK as _,
+                (libc::PROT_READ | libc::PROT_WRITE) as _,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
+                -1,
+                0,
+            ],
         );
         match p {
             Ok(_) => total += CHUNK,
