@@ -269,8 +269,20 @@ fn write_proc_self_exe_fails() {
     for p in ["untrusted-plugin", "hostile-parser"] {
         assert_eq!(sandboxed(p, &["write-exe"]), lines(&["err ENOENT", "exit 0"]), "{p}");
     }
-    // With /proc mounted the magic link leads to the host binary, outside every Landlock rule.
-    assert_eq!(sandboxed("exec-readonly", &["write-exe"]), lines(&["err EACCES", "exit 0"]));
+}
+
+#[test]
+fn read_proc_self_exe_with_proc_mounted_fails_eacces() {
+    if !sandbox_works() {
+        return;
+    }
+    assert_eq!(control(&["read-exe"]), lines(&["ok read \"ELF\"", "exit 0"]));
+    // With /proc mounted the magic link leads to the host binary (readable by everyone, so the
+    // refusal is Landlock's: it is outside every rule).
+    assert_eq!(sandboxed("exec-readonly", &["read-exe"]), lines(&["err EACCES", "exit 0"]));
+    for p in ["untrusted-plugin", "hostile-parser"] {
+        assert_eq!(sandboxed(p, &["read-exe"]), lines(&["err ENOENT", "exit 0"]), "{p}");
+    }
 }
 
 // Network.
