@@ -491,9 +491,13 @@ fn memory_bomb_is_contained() {
         return;
     }
     assert_eq!(control(&["memory-bomb", "64"]), lines(&["ok mapped 64 MiB", "exit 0"]));
-    for p in ["untrusted-plugin", "hostile-parser", "exec-readonly"] {
+    // The limit counts on top of what the forked payload inherits: it maps up to the profile's
+    // address_space_bytes (in 16 MiB steps), then ENOMEM.
+    for (p, limit_mib) in [("untrusted-plugin", 512), ("hostile-parser", 256), ("exec-readonly", 4096)] {
         let out = sandboxed(p, &["memory-bomb", "65536"]);
         assert_eq!(out.get(1..).map(<[String]>::to_vec), Some(lines(&["err ENOMEM", "exit 0"])), "{p}: {out:?}");
+        let mapped: u64 = out[0].trim_start_matches("mapped ").trim_end_matches(" MiB").parse().expect("mapped MiB");
+        assert!(mapped <= limit_mib && mapped + 32 > limit_mib, "{p}: {out:?}");
     }
 }
 

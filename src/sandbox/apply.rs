@@ -104,7 +104,8 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     std::mem::forget(parent);
     let report = Report(process::adopt_arranged(report_fd));
     let parent = process::adopt_arranged(report_fd + 1);
-    match setup(plan, parent) {
+    let forked = matches!(payload, Payload::Function(_));
+    match setup(plan, parent, forked) {
         Ok(enforced) => {
             let landlock = match (plan.landlock.is_some(), enforced) {
                 (false, _) => 0,
@@ -181,7 +182,18 @@ fn arrange(keep: &[RawFd], report: RawFd, parent: RawFd, report_to: RawFd) -> st
     Ok(())
 }
 
-fn setup(plan: &Plan, parent: OwnedFd) -> Result<Enforced, Failure> {
+/// The address space this process already has, in bytes (`/proc/self/statm`, read before the
+/// mount tree hides /proc).
+fn inherited_address_space() -> std::io::Result<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = statm.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(pages.saturating_mul(4096))
+}
+
+fn setup(plan: &Plan, parent: OwnedFd, forked: bool) -> Result<Enforced, Failure> {
+    // A forked payload keeps the spawner's mappings (allocator arenas reserve address space), so
+    // its address-space limit counts from what it inherits; an exec'd one starts from nothing.
+    let inherited = if forked { inherited_address_space().map_err(fail(Step::Rlimit, 0))? } else { 0 };
     if let Some(m) = plan.id_map.filter(|m| m.by_parent) {
         // The process still has its host ids, which the maps leave unmapped: take the inside ones.
         process::become_ids(m.inside_uid, m.inside_gid).map_err(fail(Step::UidMap, 0))?;
@@ -207,8 +219,13 @@ fn setup(plan: &Plan, parent: OwnedFd) -> Result<Enforced, Failure> {
     if let Some(name) = &plan.hostname {
         process::sethostname(name).map_err(fail(Step::Hostname, 0))?;
     }
-    for (i, (res, soft, hard)) in plan.rlimits.iter().enumerate() {
-        process::setrlimit(*res, *soft, *hard).map_err(fail(Step::Rlimit, i))?;
+    for (i, &(res, soft, hard)) in plan.rlimits.iter().enumerate() {
+        let (soft, hard) = if res == libc::RLIMIT_AS && hard != u64::MAX {
+            (soft.saturating_add(inherited), hard.saturating_add(inherited))
+        } else {
+            (soft, hard)
+        };
+        process::setrlimit(res, soft, hard).map_err(fail(Step::Rlimit, i))?;
     }
     // Keep 0-2, the handed descriptors and the report pipe; the parent's pidfd (just above) goes.
     let first_closed = parent.as_raw_fd() as u32;

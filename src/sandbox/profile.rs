@@ -468,6 +468,19 @@ impl Profile {
                 return Err(invalid(&format!("filesystem.bind[{i}]"), "cannot bind over the sandbox root".into()));
             }
         }
+        let mut targets: Vec<&Path> =
+            self.filesystem.bind.iter().map(|b| b.target.as_deref().unwrap_or(&b.source)).collect();
+        targets.extend(self.filesystem.tmpfs.iter().map(|t| t.path.as_path()));
+        if self.filesystem.dev {
+            targets.push(Path::new("/dev"));
+        }
+        if self.filesystem.proc {
+            targets.push(Path::new("/proc"));
+        }
+        targets.sort();
+        if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid("filesystem", format!("two mounts at {}", w[0].display())));
+        }
         for (i, t) in self.filesystem.tmpfs.iter().enumerate() {
             check_path(&t.path).map_err(|m| invalid(&format!("filesystem.tmpfs[{i}].path"), m))?;
             if t.path == Path::new("/") {
@@ -522,4 +535,81 @@ fn check_path(p: &Path) -> Result<(), String> {
         return Err(format!("'{s}' contains '..'"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Profile::parse(json, "test.json").expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn every_shipped_profile_parses() {
+        for (name, _) in SHIPPED {
+            assert!(Profile::load(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_profile_takes_strict_defaults() {
+        let p = Profile::parse("{}", "t").expect("profile");
+        assert_eq!(p.namespaces, Namespaces::default());
+        assert!(p.namespaces.net && p.namespaces.user);
+        assert_eq!(p.landlock.mode, Mode::Required);
+        assert_eq!(p.seccomp.mode, SeccompMode::On);
+        assert_eq!(p.seccomp.forbidden, ForbiddenAction::Kill);
+        assert_eq!(p.limits, Limits::default());
+        assert!(p.environment.is_empty());
+        assert_eq!(p.stdio.stdin, Stream::Null);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let e = err(r#"{"namespaces": {"usr": true}}"#);
+        assert!(e.contains("test.json") && e.contains("unknown field `usr`"), "{e}");
+        let e = err(r#"{"limits": {"cpu": 1}}"#);
+        assert!(e.contains("unknown field `cpu`"), "{e}");
+    }
+
+    #[test]
+    fn limits_take_numbers_or_unlimited_only() {
+        let p = Profile::parse(r#"{"limits": {"cpu_seconds": "unlimited", "open_files": 9}}"#, "t").expect("profile");
+        assert_eq!((p.limits.cpu_seconds, p.limits.open_files), (Limit::Unlimited, Limit::Value(9)));
+        assert!(err(r#"{"limits": {"cpu_seconds": "lots"}}"#).contains("\"unlimited\""));
+        assert!(err(r#"{"limits": {"processes": 0}}"#).contains("at least 1"));
+    }
+
+    #[test]
+    fn inconsistent_filesystems_are_refused() {
+        assert!(err(r#"{"filesystem": {"bind": [{"source": "usr"}]}}"#).contains("not absolute"));
+        assert!(err(r#"{"filesystem": {"bind": [{"source": "/usr/../etc"}]}}"#).contains("'..'"));
+        assert!(err(r#"{"filesystem": {"bind": [{"source": "/usr", "target": "/"}]}}"#).contains("root"));
+        assert!(
+            err(r#"{"filesystem": {"bind": [{"source": "/usr"}, {"source": "/usr"}]}}"#).contains("two mounts at /usr")
+        );
+        assert!(err(r#"{"filesystem": {"tmpfs": [{"path": "/tmp", "size_bytes": 10}]}}"#).contains("4096"));
+        assert!(err(r#"{"namespaces": {"pid": false}, "filesystem": {"proc": true}}"#).contains("host's processes"));
+        assert!(err(r#"{"namespaces": {"mount": false}, "filesystem": {"dev": true}}"#).contains("mount namespace"));
+        assert!(err(r#"{"namespaces": {"user": false}}"#).contains("namespaces.user"));
+    }
+
+    #[test]
+    fn seccomp_allow_list_needs_reasons_and_cannot_reopen_forbidden_calls() {
+        assert!(
+            err(r#"{"seccomp": {"allow": [{"syscall": "ptrace", "why": "debugging"}]}}"#).contains("always forbidden")
+        );
+        assert!(err(r#"{"seccomp": {"allow": [{"syscall": "flock", "why": " "}]}}"#).contains("say why flock"));
+        assert!(err(r#"{"seccomp": {"allow": [{"syscall": "no_such", "why": "x"}]}}"#).contains("unknown syscall"));
+        assert!(err(r#"{"seccomp": {"preset": "everything"}}"#).contains("unknown preset"));
+        assert!(Profile::parse(r#"{"seccomp": {"allow": [{"syscall": "flock", "why": "locks"}]}}"#, "t").is_ok());
+    }
+
+    #[test]
+    fn environment_and_hostname_are_checked() {
+        assert!(err(r#"{"environment": {"A=B": "x"}}"#).contains("not a valid variable name"));
+        assert!(err(r#"{"hostname": ""}"#).contains("hostname"));
+        assert!(err(r#"{"landlock": {"min_abi": 9}}"#).contains("min_abi"));
+    }
 }
