@@ -248,3 +248,31 @@ fn exec_without_userns_falls_back_when_profile_allows() {
     let err = text(&out.stderr);
     assert!(err.contains("not enforced on this kernel: namespaces") && err.contains("Permission denied"), "{err}");
 }
+
+#[test]
+fn exec_leaks_no_descriptor_and_holds_no_capability_or_terminal() {
+    // fd 5 is open (not close-on-exec) in the process that runs luacell exec.
+    let script = format!(
+        "exec 5</etc/hostname; exec {} exec --profile exec-readonly -- sh -c 'ls /proc/self/fd; grep -E \"^Cap(Prm|Eff|Bnd|Amb)\" /proc/self/status; cut -d\" \" -f6,7 /proc/self/stat'",
+        luacell().display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let lines: Vec<&str> = s.lines().collect();
+    // ls itself holds 0-2 and the directory it lists (3): nothing else came in.
+    assert_eq!(&lines[..4], &["0", "1", "2", "3"], "{s}");
+    for cap in ["CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert!(s.contains(&format!("{cap}:\t0000000000000000")), "{cap} in {s}");
+    }
+    // Session 1 (the reaper's, a new session) and no controlling terminal.
+    assert_eq!(lines.last().copied(), Some("1 0"), "{s}");
+}
+
+#[test]
+fn exec_reaper_reaps_orphans() {
+    // The grandchild is orphaned at once and reparented to pid 1, which must reap it.
+    let script = "sh -c 'true & exit 0'; i=0; while [ $i -lt 500 ]; do z=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$3==\"Z\"' | wc -l); [ \"$z\" = 0 ] && break; i=$((i+1)); sleep 0.01; done; echo zombies=$z";
+    let out = exec("exec-readonly", &["sh", "-c", script]);
+    assert_eq!(text(&out.stdout), "zombies=0\n", "{}", text(&out.stderr));
+}

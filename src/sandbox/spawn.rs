@@ -86,6 +86,18 @@ pub struct Sandboxed {
     pub landlock: LandlockStatus,
     deadline: Option<Instant>,
     reaper: bool,
+    /// Set once `wait` has collected the status; until then dropping kills and reaps.
+    waited: bool,
+}
+
+impl Drop for Sandboxed {
+    /// A sandbox nobody waits for is killed and reaped, never left running or as a zombie.
+    fn drop(&mut self) {
+        if !self.waited {
+            let _ = process::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL);
+            let _ = process::wait_pidfd(self.pidfd.as_fd(), false);
+        }
+    }
 }
 
 fn kernel(what: &'static str) -> impl FnOnce(std::io::Error) -> SpawnError {
@@ -143,6 +155,7 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
         landlock: LandlockStatus::Off,
         deadline: plan.wall_seconds.map(|s| started + Duration::from_secs(s)),
         reaper: plan.reaper,
+        waited: false,
     };
     match child.next_record()? {
         Some(Record::Ready { landlock }) => {
@@ -154,17 +167,12 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
             };
             Ok(child)
         }
-        Some(Record::Failed { step, index, errno }) => {
-            let _ = process::wait_pidfd(child.pidfd.as_fd(), false);
-            Err(setup_error(plan, step, index, errno))
-        }
-        Some(Record::PayloadStatus { .. }) => {
-            let _ = process::pidfd_send_signal(child.pidfd.as_fd(), libc::SIGKILL);
-            let _ = process::wait_pidfd(child.pidfd.as_fd(), false);
-            Err(SpawnError::Report)
-        }
+        // Dropping `child` kills and reaps it.
+        Some(Record::Failed { step, index, errno }) => Err(setup_error(plan, step, index, errno)),
+        Some(Record::PayloadStatus { .. }) => Err(SpawnError::Report),
         None => {
             let status = process::wait_pidfd(child.pidfd.as_fd(), false).map_err(kernel("wait for the sandbox"))?;
+            child.waited = true;
             Err(SpawnError::SetupDied(match status {
                 Some(ExitStatus::Exited(126)) => String::from("it could not arrange its descriptors"),
                 Some(s) => format!("status {}", s.code()),
@@ -273,6 +281,7 @@ impl Sandboxed {
         let first = process::wait_pidfd(self.pidfd.as_fd(), false)
             .map_err(kernel("wait for the sandbox"))?
             .ok_or_else(|| SpawnError::SetupDied(String::from("no status")))?;
+        self.waited = true;
         let mut status = first;
         while let Some(record) = self.next_record()? {
             match record {
