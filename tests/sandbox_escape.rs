@@ -539,3 +539,20 @@ fn huge_file_is_stopped_by_file_size_limit() {
     // hostile-parser has nowhere to write at all.
     assert_eq!(sandboxed("hostile-parser", &["big-file", "/tmp/big", "16"]), lines(&["err ENOENT", "exit 0"]));
 }
+
+#[test]
+fn reaper_memory_and_descriptors_are_out_of_reach_with_proc_mounted() {
+    if !sandbox_works() {
+        return;
+    }
+    // Controls: a process of the same user is readable and its descriptors writable through /proc.
+    let c = control(&["read", "/proc/@launcher/environ"]);
+    assert!(c.len() == 2 && c[0].starts_with("ok ") && c[1] == "exit 0", "control: {c:?}");
+    assert_eq!(control(&["write", "/proc/@launcher/fd/2"]), lines(&["ok written", "exit 0"]));
+    // Inside, pid 1 (the reaper, a fork of the spawner) is not dumpable: its environment, memory
+    // and report pipe stay private even though it runs as the same user.
+    for path in ["/proc/1/environ", "/proc/1/mem"] {
+        assert_eq!(sandboxed("exec-readonly", &["read", path]), lines(&["err EACCES", "exit 0"]), "{path}");
+    }
+    assert_eq!(sandboxed("exec-readonly", &["write", "/proc/1/fd/3"]), lines(&["err EACCES", "exit 0"]));
+}

@@ -232,13 +232,24 @@ fn setup(plan: &Plan, parent: OwnedFd, forked: bool) -> Result<Enforced, Failure
     drop(parent);
     process::close_range(first_closed, u32::MAX).map_err(fail(Step::CloseDescriptors, 0))?;
     process::clear_environment();
+    if forked {
+        // An exec'd payload gets the profile's environment from execve; a forked one here.
+        process::set_environment(&plan.environment).map_err(fail(Step::CloseDescriptors, 1))?;
+    }
     if plan.lockdown {
         process::setsid().map_err(fail(Step::Setsid, 0))?;
-        process::drop_capabilities().map_err(fail(Step::Capabilities, 0))?;
+        process::drop_bounding_capabilities().map_err(fail(Step::Capabilities, 0))?;
+        if let Some((uid, gid)) = plan.drop_to {
+            process::become_ids(uid, gid).map_err(fail(Step::DropIds, 0))?;
+        }
+        process::clear_capabilities().map_err(fail(Step::Capabilities, 1))?;
         process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(fail(Step::NoNewPrivs, 0))?;
         if process::prctl(libc::PR_GET_NO_NEW_PRIVS, 0).map_err(fail(Step::NoNewPrivs, 0))? != 1 {
             return Err(Failure { step: Step::NoNewPrivs, index: 0, errno: libc::EPERM });
         }
+        // Nothing in the sandbox may read this process's memory or descriptors through /proc
+        // (ptrace access checks): the reaper's copy of the spawner's memory stays private.
+        process::prctl(libc::PR_SET_DUMPABLE, 0).map_err(fail(Step::NotDumpable, 0))?;
     }
     match &plan.landlock {
         None => Ok(Enforced::Not),

@@ -27,6 +27,9 @@ pub struct Features {
     pub cgroup2: bool,
     pub pidfd: bool,
     pub clone3: bool,
+    /// The id `nobody` (65534) exists in this user namespace (false in a namespace that maps only
+    /// root, as `unshare -r` makes).
+    pub nobody_mapped: bool,
 }
 
 fn sysctl(path: &str) -> Option<i64> {
@@ -49,6 +52,7 @@ impl Features {
                 process::probe_syscall(libc::SYS_clone3, [0, 0, 0]),
                 Err(e) if e.raw_os_error() != Some(libc::ENOSYS)
             ),
+            nobody_mapped: maps_id("/proc/self/uid_map", 65534) && maps_id("/proc/self/gid_map", 65534),
         }
     }
 
@@ -63,8 +67,18 @@ impl Features {
             cgroup2: true,
             pidfd: true,
             clone3: true,
+            nobody_mapped: true,
         }
     }
+}
+
+/// Whether an id map (`inside outside count` lines) covers `id` inside.
+fn maps_id(path: &str, id: u64) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    text.lines().any(|line| {
+        let v: Vec<u64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        matches!(v.as_slice(), [inside, _, count] if *inside <= id && id < inside.saturating_add(*count))
+    })
 }
 
 fn probe_userns(uid: u32) -> UserNamespaces {

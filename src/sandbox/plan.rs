@@ -125,8 +125,11 @@ pub struct Plan {
     pub environment: Vec<CString>,
     /// PATH inside, for finding a command without a slash.
     pub path: String,
-    /// setsid, capabilities dropped, no new privileges.
+    /// setsid, capabilities dropped, no new privileges, not dumpable.
     pub lockdown: bool,
+    /// Host ids to switch to without a user namespace (a root caller in fallback mode runs as
+    /// `nobody`).
+    pub drop_to: Option<(u32, u32)>,
     pub landlock: Option<LandlockPlan>,
     pub seccomp: Option<SeccompPlan>,
     /// Limits used by actors, carried for them.
@@ -246,6 +249,17 @@ impl Plan {
             None
         };
 
+        let mut drop_to = None;
+        if isolation == Isolation::Fallback && host_ids.0 == 0 {
+            if features.nobody_mapped {
+                drop_to = Some((NOBODY, NOBODY));
+            } else {
+                not_enforced.push(
+                    "an unprivileged identity (no user namespace and no uid 65534 here): the program runs as uid 0 without capabilities".into(),
+                );
+            }
+        }
+
         let mut environment = Vec::new();
         for (k, v) in &profile.environment {
             let entry = CString::new(format!("{k}={v}"))
@@ -270,6 +284,7 @@ impl Plan {
             environment,
             path,
             lockdown: isolation != Isolation::Unconfined,
+            drop_to,
             landlock,
             seccomp,
             lua_heap_bytes: lim.lua_heap_bytes.value(),
@@ -557,6 +572,13 @@ mod tests {
         assert!(plan.mounts.is_empty());
         assert!(plan.landlock.is_some() && plan.seccomp.is_some());
         assert!(plan.not_enforced.iter().any(|n| n.contains("namespaces")));
+        assert_eq!(plan.drop_to, None);
+        let as_root = Plan::build("t", &p, &f, (0, 0)).expect("plan");
+        assert_eq!(as_root.drop_to, Some((NOBODY, NOBODY)));
+        let lone_root = Features { nobody_mapped: false, ..f };
+        let as_lone_root = Plan::build("t", &p, &lone_root, (0, 0)).expect("plan");
+        assert_eq!(as_lone_root.drop_to, None);
+        assert!(as_lone_root.not_enforced.iter().any(|n| n.contains("runs as uid 0")));
     }
 
     #[test]

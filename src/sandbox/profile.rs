@@ -512,6 +512,9 @@ impl Profile {
         if self.environment.values().any(|v| v.contains('\0')) {
             return Err(invalid("environment", "values cannot contain NUL".into()));
         }
+        if self.identity.uid == u32::MAX || self.identity.gid == u32::MAX {
+            return Err(invalid("identity", "4294967295 is not a valid id".into()));
+        }
         if self.hostname.is_empty() || self.hostname.len() > 64 {
             return Err(invalid("hostname", "must be 1 to 64 bytes".into()));
         }

@@ -33,6 +33,8 @@ pub enum Step {
     Setsid,
     Capabilities,
     NoNewPrivs,
+    NotDumpable,
+    DropIds,
     Landlock,
     Fork,
     Seccomp,
@@ -41,7 +43,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 29] = [
+    const ALL: [Step; 31] = [
         Step::Descriptors,
         Step::UidMap,
         Step::GidMap,
@@ -66,6 +68,8 @@ impl Step {
         Step::Setsid,
         Step::Capabilities,
         Step::NoNewPrivs,
+        Step::NotDumpable,
+        Step::DropIds,
         Step::Landlock,
         Step::Fork,
         Step::Seccomp,
@@ -104,6 +108,8 @@ impl Step {
             Step::Setsid => "starting a new session",
             Step::Capabilities => "dropping capabilities",
             Step::NoNewPrivs => "setting no_new_privs",
+            Step::NotDumpable => "making the process non-dumpable",
+            Step::DropIds => "switching to the unprivileged host ids",
             Step::Landlock => "enforcing Landlock",
             Step::Fork => "forking the payload under the pid-1 reaper",
             Step::Seccomp => "installing the seccomp filter",

@@ -274,9 +274,9 @@ pub fn setsid() -> io::Result<()> {
     Ok(())
 }
 
-/// Drops every capability: the bounding set, the ambient set, then effective, permitted and
-/// inheritable through `capset`.
-pub fn drop_capabilities() -> io::Result<()> {
+/// Drops the bounding and ambient capability sets (needs CAP_SETPCAP, so it comes before
+/// [`clear_capabilities`] and before any switch away from root).
+pub fn drop_bounding_capabilities() -> io::Result<()> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<libc::c_ulong>().ok())
@@ -291,6 +291,11 @@ pub fn drop_capabilities() -> io::Result<()> {
     }
     // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
     check_int(unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) })?;
+    Ok(())
+}
+
+/// Clears the effective, permitted and inheritable capability sets with `capset`.
+pub fn clear_capabilities() -> io::Result<()> {
     #[repr(C)]
     struct Header {
         version: u32,
@@ -309,6 +314,20 @@ pub fn drop_capabilities() -> io::Result<()> {
     // SAFETY: version 3 takes a header and two data words, both live and correctly laid out
     // (`repr(C)`, as in linux/capability.h); the kernel only reads them.
     check(unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) })?;
+    Ok(())
+}
+
+/// `setenv(name, value, 1)` for each `NAME=value` entry.
+pub fn set_environment(entries: &[CString]) -> io::Result<()> {
+    for entry in entries {
+        let bytes = entry.as_bytes();
+        let Some(eq) = bytes.iter().position(|&b| b == b'=') else { continue };
+        let name = CString::new(&bytes[..eq]).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let value = CString::new(&bytes[eq + 1..]).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: both are NUL-terminated strings that setenv copies; the caller (the sandbox
+        // child) is single-threaded, so no other thread reads the environment meanwhile.
+        check_int(unsafe { libc::setenv(name.as_ptr(), value.as_ptr(), 1) })?;
+    }
     Ok(())
 }
 
