@@ -74,6 +74,9 @@ pub fn exec(args: Vec<OsString>) -> i32 {
         }
     }
     let command = argv[0].to_string_lossy().into_owned();
+    // This process only plans and waits: its few pages need no huge pages, and without them the
+    // clone and the reaper's fork copy and fault small pages (the payload restores the default).
+    let _ = process::prctl(libc::PR_SET_THP_DISABLE, 1);
     let plan = match load_plan(&profile) {
         Ok(p) => p,
         Err(e) => {

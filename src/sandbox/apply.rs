@@ -134,6 +134,9 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     // The payload starts with no blocked signal and default dispositions, whatever the spawner
     // blocked or ignored (ignored dispositions would survive execve).
     let _ = process::sigprocmask(libc::SIG_SETMASK, &SigSet::of(&[]));
+    // The spawner may have turned transparent huge pages off for itself; the payload runs with the
+    // system's policy.
+    let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
     process::reset_signal_dispositions();
     if let Some(s) = &plan.seccomp {
         for (i, program) in [&s.allow, &s.forbidden].into_iter().enumerate() {
@@ -449,7 +452,9 @@ fn dev(at: &Path, with_proc: bool) -> std::io::Result<()> {
 /// it sends itself).
 fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
     if let Some(s) = &plan.seccomp {
-        for program in [&s.reaper, &s.forbidden] {
+        // The reaper's list holds no forbidden call: everything else already gets ENOSYS, so it
+        // needs no second filter.
+        for program in [&s.reaper] {
             if let Err(e) = process::install_seccomp(program) {
                 report.send(Record::Failed {
                     step: Step::Seccomp,
