@@ -115,7 +115,12 @@ pub fn exec(args: Vec<OsString>) -> i32 {
             outcome.status.code()
         }
         Err(SpawnError::Exec { errno }) => {
-            eprintln!("luacell: exec: cannot execute {command}: {}", crate::sys::errno::describe(errno));
+            let hint = if errno == libc::ENOSYS {
+                " (the profile's seccomp list does not allow execve; profiles for commands use the 'exec' preset)"
+            } else {
+                ""
+            };
+            eprintln!("luacell: exec: cannot execute {command}: {}{hint}", crate::sys::errno::describe(errno));
             if errno == libc::ENOENT { NOT_FOUND } else { CANNOT_EXECUTE }
         }
         Err(e) => {

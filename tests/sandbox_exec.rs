@@ -276,3 +276,14 @@ fn exec_reaper_reaps_orphans() {
     let out = exec("exec-readonly", &["sh", "-c", script]);
     assert_eq!(text(&out.stdout), "zombies=0\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn exec_under_actor_profile_explains_missing_execve() {
+    let out = exec("untrusted-plugin", &["/usr/bin/true"]);
+    assert_eq!(out.status.code(), Some(126));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot execute /usr/bin/true: Function not implemented") && err.contains("'exec' preset"),
+        "{err}"
+    );
+}
