@@ -726,6 +726,8 @@ local function normalize(path)
   return joined == '' and '.' or joined
 end
 
+S.dirname, S.normalize = dirname, normalize
+
 function require(name)
   if type(name) == 'string' and (name:sub(1, 2) == './' or name:sub(1, 3) == '../') then
     local info = getinfo(2, 'S')
@@ -772,43 +774,61 @@ local function dispatch(n)
   end
 end
 
-local function run_fibers()
+-- Fibers parked on actor messages (a receive, or a send to a full mailbox): the VM is not done
+-- while one of them can still be woken by another VM.
+local actor_waiters = 0
+function S.actor_wait(delta) actor_waiters = actor_waiters + delta end
+
+-- Set by the actor layer: collects message events for this VM (wakes receivers and senders).
+S.actor_poll = nil
+
+-- One turn of this VM, called by its execution context: collects the IO that finished for it,
+-- runs the fibers ready now (one round: fibers they wake run in the next turn, after the engine
+-- had a chance to report IO, so a yielding fiber cannot starve IO or other VMs), and says what
+-- the VM needs next:
+--   0: idle, it waits for IO, a timer or a message;
+--   1: ready, it has fibers to run;
+--   2: done, nothing can ever run in it again;
+--   3: halted (main fiber panic, failed cleanup).
+function S.step()
+  if npending > 0 then dispatch(check('IO engine', E_wait(false, OUT))) end
+  local poll = S.actor_poll
+  if poll then poll() end
   local raw_resume = raw_resume
-  while true do
-    -- One round: the fibers ready now, in order. Fibers they wake run in the next round, after
-    -- the engine had a chance to report IO, so a yielding fiber cannot starve IO.
-    local round, n = Q, qn
-    Q, qn, spare = spare, 0, round
-    for i = 1, n do
-      local rec = round[i]
-      round[i] = nil
-      current = rec
-      immediate_left = IMMEDIATE_BUDGET
-      local ok, err = raw_resume(rec[CO])
-      if not ok then failed(rec, err) end
-      if halted then return end
-    end
-    current = nil
-    if qn == 0 then
-      if npending == 0 then
-        -- Nothing can run: before giving up, let the collector run the finalizers that may
-        -- still wake a fiber (a promise collected unsatisfied breaks its future).
-        collectgarbage()
-        if qn == 0 then return end
-      else
-        dispatch(check('IO engine', E_wait(true, OUT)))
-      end
-    elseif npending > 0 then
-      dispatch(check('IO engine', E_wait(false, OUT)))
+  local round, n = Q, qn
+  Q, qn, spare = spare, 0, round
+  for i = 1, n do
+    local rec = round[i]
+    round[i] = nil
+    current = rec
+    immediate_left = IMMEDIATE_BUDGET
+    local ok, err = raw_resume(rec[CO])
+    if not ok then failed(rec, err) end
+    if halted then
+      current = nil
+      for j = i + 1, n do round[j] = nil end
+      return 3
     end
   end
+  current = nil
+  if qn > 0 then return 1 end
+  if npending == 0 and actor_waiters == 0 then
+    -- Nothing can run: before giving up, let the collector run the finalizers that may still
+    -- wake a fiber (a promise collected unsatisfied breaks its future).
+    collectgarbage()
+    if poll then poll() end
+    if qn > 0 then return 1 end
+    if npending == 0 and actor_waiters == 0 then return 2 end
+  end
+  return 0
 end
 
--- Runs `chunk` as the main fiber of this VM until no fiber can run any more.
-function S.run(chunk, script)
-  local main = new_record(chunk, true)
-  post(main)
-  run_fibers()
+-- Posts `chunk` as the main fiber of this VM; the context then steps the VM.
+function S.start(chunk)
+  post(new_record(chunk, true))
+end
+
+function S.exit_status()
   return exit_status
 end
 

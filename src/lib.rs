@@ -11,6 +11,7 @@
 //!   API modules;
 //! - [`cli`]: the `luacell` command line.
 
+pub mod actor;
 pub mod cli;
 mod cli_sandbox;
 pub mod ipc;

@@ -6,13 +6,13 @@
 
 pub mod api;
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
-use crate::runtime::Engine;
+use crate::runtime::Owner;
 use crate::runtime::reactor::{Backend, ReactorError};
 
 /// The prelude, in load order. Each chunk is called with the raw primitives and the shared
@@ -22,6 +22,7 @@ const PRELUDE: &[(&str, &str)] = &[
     ("sync.lua", include_str!("../../lua/sync.lua")),
     ("time.lua", include_str!("../../lua/time.lua")),
     ("io.lua", include_str!("../../lua/io.lua")),
+    ("actor.lua", include_str!("../../lua/actor.lua")),
 ];
 
 /// Why a script could not be run (its own errors are reported by the scheduler, not here).
@@ -46,82 +47,95 @@ pub struct RunOptions {
     pub backend: Option<Backend>,
 }
 
-/// Runs a script to completion and returns the process exit status.
+/// Runs a script to completion (its VM and every actor it spawns) and returns the process exit
+/// status.
 pub fn run_script(opts: &RunOptions) -> Result<i32, RunError> {
     let source = std::fs::read(&opts.script).map_err(|e| RunError::ReadScript {
         path: opts.script.clone(),
         reason: e.raw_os_error().map_or_else(|| e.to_string(), crate::sys::errno::describe),
     })?;
-    let engine = Rc::new(std::cell::RefCell::new(Engine::new(opts.backend)?));
-    let panicked = Rc::new(Cell::new(false));
-    let status = {
-        let lua = new_main_lua();
-        let script_name = opts.script.to_string_lossy().into_owned();
-        let run = setup(&lua, engine, &script_name, &opts.args, panicked.clone()).map_err(setup_error)?;
-        let chunk = compile(&lua, &source, &opts.script)?;
-        let status = match run.call::<Value>((chunk, script_name)) {
-            Ok(Value::Integer(n)) => i32::try_from(n).unwrap_or(1),
-            Ok(_) => 0,
-            Err(e) => return Err(RunError::Scheduler(e.to_string())),
-        };
-        // Dropping the VM runs the finalizers, which print the panics of fibers that were
-        // never joined nor detached.
-        drop(lua);
-        status
-    };
-    Ok(if status == 0 && panicked.get() { 1 } else { status })
+    let panicked = Arc::new(AtomicBool::new(false));
+    let mut context = crate::actor::Context::new(opts.backend, opts.args.clone(), panicked.clone())?;
+    context.start_main(&source, opts.script.clone())?;
+    let status = context.run()?;
+    Ok(if status == 0 && panicked.load(Ordering::Relaxed) { 1 } else { status })
 }
 
 fn setup_error(e: mlua::Error) -> RunError {
     RunError::Setup(e.to_string())
 }
 
-/// The main VM: trusted, with Lua's whole standard library including `debug`.
+/// The VM's role: the first VM, or a spawned actor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmKind {
+    Main,
+    Worker,
+}
+
+/// What a new VM is made with.
+pub struct VmInit<'a> {
+    pub kind: VmKind,
+    pub engine: api::io::SharedEngine,
+    /// The VM's owner id on the shared engine.
+    pub owner: Owner,
+    pub script: &'a str,
+    pub args: &'a [String],
+    pub panicked: Arc<AtomicBool>,
+}
+
+/// Makes a VM: the standard library, the raw primitives (plus what `extra` installs), the
+/// prelude. Returns the VM and the scheduler's table (`start`, `step`, `exit_status`).
+pub fn new_vm(init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Result<()>) -> Result<(Lua, Table), RunError> {
+    let lua = new_main_lua();
+    let s = setup(&lua, init, extra).map_err(setup_error)?;
+    Ok((lua, s))
+}
+
+/// The main VM: trusted, with Lua's whole standard library including `debug`. Local actors run
+/// the same user's code and get the same.
 fn new_main_lua() -> Lua {
     #[allow(unsafe_code)]
     // SAFETY: `debug` (the one library `Lua::new_with` refuses) lets Lua code reach values mlua
-    // assumes private; the main VM runs the user's own trusted script (spec: "The main VM is
-    // trusted and has Lua's whole standard library"), and no untrusted code ever runs in it.
+    // assumes private; the main VM and local actors run the user's own trusted script (spec:
+    // "The main VM is trusted and has Lua's whole standard library"), and no untrusted code ever
+    // runs in them.
     let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::default()) };
     lua
 }
 
-/// Installs the raw primitives and runs the prelude; returns the scheduler's `run` function.
-fn setup(
-    lua: &Lua,
-    engine: api::io::SharedEngine,
-    script: &str,
-    args: &[String],
-    panicked: Rc<Cell<bool>>,
-) -> mlua::Result<Function> {
+/// Installs the raw primitives and runs the prelude; returns the scheduler's table.
+fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Result<()>) -> mlua::Result<Table> {
     let fail = api::install_fail(lua)?;
     let raw = lua.create_table()?;
     raw.set("FAIL", fail)?;
-    raw.set("io", api::io::raw_table(lua, engine)?)?;
+    raw.set("io", api::io::raw_table(lua, init.engine.clone(), init.owner)?)?;
     raw.set("byte_span", api::byte_span::raw_table(lua)?)?;
     raw.set("json", api::json::raw_table(lua)?)?;
-    raw.set("system", api::system::raw_table(lua, script, args)?)?;
+    raw.set("system", api::system::raw_table(lua, init.script, init.args)?)?;
+    let panicked = init.panicked.clone();
     raw.set(
         "note_panic",
         lua.create_function(move |_, ()| {
-            panicked.set(true);
+            panicked.store(true, Ordering::Relaxed);
             Ok(())
         })?,
     )?;
     raw.set("describe", lua.create_function(|_, code: String| Ok(describe_code(&code)))?)?;
+    extra(lua, &raw)?;
     let shared = lua.create_table()?;
     for (name, code) in PRELUDE {
         let f = lua.load(*code).set_name(format!("=luacell/{name}")).into_function()?;
         f.call::<()>((raw.clone(), shared.clone()))?;
     }
-    lua.globals().set("_CONTEXT", "main")?;
+    lua.globals().set("_CONTEXT", if init.kind == VmKind::Main { "main" } else { "worker" })?;
     let registry: Table = shared.get("byte_span_meta")?;
     lua.set_named_registry_value("luacell.byte_span.index", registry.get::<Value>("index")?)?;
     lua.set_named_registry_value("luacell.byte_span.newindex", registry.get::<Value>("newindex")?)?;
-    shared.get("run")
+    Ok(shared)
 }
 
-fn compile(lua: &Lua, source: &[u8], path: &Path) -> Result<Function, RunError> {
+/// Compiles a script or module (text only).
+pub fn compile(lua: &Lua, source: &[u8], path: &Path) -> Result<Function, RunError> {
     lua.load(source)
         .set_name(format!("@{}", path.display()))
         .set_mode(mlua::chunk::ChunkMode::Text)

@@ -25,6 +25,8 @@ const POOL_MAX_BUFFER_BYTES: usize = 64 * 1024;
 /// A finished operation. `sink` is what the starter attached (where read bytes go).
 pub struct Finished<S> {
     pub id: OpId,
+    /// The VM that started it (see [`Engine::set_owner`]).
+    pub owner: Owner,
     pub result: io::Result<FinishedOutput>,
     pub sink: Option<S>,
 }
@@ -37,6 +39,9 @@ pub enum FinishedOutput {
     Connected,
     TimerFired,
 }
+
+/// Which VM of the engine's context an op belongs to.
+pub type Owner = u32;
 
 /// The result of starting an op.
 pub enum Started<S> {
@@ -75,6 +80,13 @@ pub struct Engine<S> {
     next_token: u64,
     dropped: DroppedTokens,
     pending: usize,
+    /// The owner of each slot, parallel to `slots`.
+    owners: Vec<Owner>,
+    /// The VM on whose behalf ops are started now.
+    current: Owner,
+    /// Finished ops sorted by owner, waiting for that VM's next turn.
+    routed: IdMap<Owner, Vec<Finished<S>>>,
+    scratch: Vec<Finished<S>>,
 }
 
 impl<S> Engine<S> {
@@ -94,7 +106,46 @@ impl<S> Engine<S> {
             next_token: 1,
             dropped: DroppedTokens::default(),
             pending: 0,
+            owners: Vec::new(),
+            current: 0,
+            routed: IdMap::default(),
+            scratch: Vec::new(),
         })
+    }
+
+    /// Ops started from now on belong to `owner` (the context sets it before each VM's turn).
+    pub fn set_owner(&mut self, owner: Owner) {
+        self.current = owner;
+    }
+
+    /// Waits like [`Engine::wait`] and sorts what finished by owner, for [`Engine::take_for`].
+    /// Returns whether anything finished.
+    pub fn wait_routed(&mut self, block: bool) -> io::Result<bool> {
+        let mut out = std::mem::take(&mut self.scratch);
+        self.wait(block, &mut out)?;
+        let any = !out.is_empty();
+        for f in out.drain(..) {
+            self.routed.entry(f.owner).or_default().push(f);
+        }
+        self.scratch = out;
+        Ok(any)
+    }
+
+    /// The owners that have finished ops waiting.
+    pub fn owners_with_finished(&self) -> impl Iterator<Item = Owner> + '_ {
+        self.routed.iter().filter(|(_, v)| !v.is_empty()).map(|(k, _)| *k)
+    }
+
+    /// Moves the finished ops of `owner` into `out`.
+    pub fn take_for(&mut self, owner: Owner, out: &mut Vec<Finished<S>>) {
+        if let Some(list) = self.routed.get_mut(&owner) {
+            out.append(list);
+        }
+    }
+
+    /// Drops whatever finished for an owner that is gone (its VM ended).
+    pub fn forget_owner(&mut self, owner: Owner) {
+        self.routed.remove(&owner);
     }
 
     pub fn backend(&self) -> Backend {
@@ -133,14 +184,20 @@ impl<S> Engine<S> {
         match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = slot;
+                self.owners[id as usize] = self.current;
                 id
             }
             None => {
                 let id = OpId::try_from(self.slots.len()).expect("invariant: fewer than 2^32 ops in flight");
                 self.slots.push(slot);
+                self.owners.push(self.current);
                 id
             }
         }
+    }
+
+    fn owner_of(&self, id: OpId) -> Owner {
+        self.owners.get(id as usize).copied().unwrap_or(0)
     }
 
     fn release(&mut self, id: OpId) -> Slot<S> {
@@ -175,6 +232,7 @@ impl<S> Engine<S> {
     }
 
     fn finish_io(&mut self, c: Completion) -> Finished<S> {
+        let owner = self.owner_of(c.id);
         let sink = match self.release(c.id) {
             Slot::Io { token, sink } => {
                 if let Some(ids) = self.by_fd.get_mut(&token) {
@@ -206,7 +264,7 @@ impl<S> Engine<S> {
                 (Output::Connected, _) => FinishedOutput::Connected,
             }),
         };
-        Finished { id: c.id, result, sink }
+        Finished { id: c.id, owner, result, sink }
     }
 
     /// Cancels `id`. Its `Finished` still arrives through `wait` (with `ECANCELED`, or with
@@ -218,7 +276,8 @@ impl<S> Engine<S> {
                 self.stale_timers += 1;
                 self.compact_timers();
                 let result = Err(io::Error::from_raw_os_error(libc::ECANCELED));
-                self.ready.push(Finished { id, result, sink: None });
+                let owner = self.owner_of(id);
+                self.ready.push(Finished { id, owner, result, sink: None });
             }
             Some(Slot::Io { .. }) => self.reactor.cancel(id),
             Some(Slot::Free | Slot::TimerCancelled) | None => {}
@@ -284,7 +343,8 @@ impl<S> Engine<S> {
             // A cancelled timer's slot was freed (and maybe reused): match the sequence number.
             if matches!(self.slots.get(id as usize), Some(Slot::Timer { seq: s }) if *s == seq) {
                 self.release(id);
-                out.push(Finished { id, result: Ok(FinishedOutput::TimerFired), sink: None });
+                let owner = self.owner_of(id);
+                out.push(Finished { id, owner, result: Ok(FinishedOutput::TimerFired), sink: None });
             } else {
                 self.stale_timers = self.stale_timers.saturating_sub(1);
             }

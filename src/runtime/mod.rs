@@ -1,4 +1,5 @@
-//! The runtime of one VM: the IO engine (reactor + timers + op bookkeeping).
+//! The runtime of one execution context: the IO engine (reactor + timers + op bookkeeping), shared
+//! by the VMs of the context (each op records the VM that started it).
 //!
 //! Trust zone: the thread that runs one Lua VM. The fiber scheduler itself lives in the Lua
 //! prelude (`lua/scheduler.lua`), where a switch costs no more than a coroutine resume; this
@@ -7,7 +8,7 @@
 pub mod engine;
 pub mod reactor;
 
-pub use engine::{Engine, Finished, Started};
+pub use engine::{Engine, Finished, Owner, Started};
 
 /// A hasher for the engine's own keys (op ids, descriptor tokens): unique integers that no
 /// script chooses, so a multiplicative (Fibonacci) hash is enough, and SipHash's cost is not.

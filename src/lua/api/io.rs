@@ -16,7 +16,7 @@ use super::byte_span::{ByteSpan, Storage, bytes_of};
 use super::{FAIL_KEY, Ret3, as_integer, fail, fail_io, fail3, ret1, type_name};
 use crate::runtime::engine::FinishedOutput;
 use crate::runtime::reactor::Op;
-use crate::runtime::{Engine, Finished, Started};
+use crate::runtime::{Engine, Finished, Owner, Started};
 use crate::sys::{FdKind, IoFd, errno};
 
 /// Where the bytes of a finished read go: a window of a span's storage.
@@ -172,7 +172,7 @@ fn endpoint(lua: &Lua, addr: std::io::Result<SockAddr>) -> mlua::Result<MultiVal
 }
 
 /// Builds the raw IO table handed to the prelude.
-pub fn raw_table(lua: &Lua, engine: SharedEngine) -> mlua::Result<Table> {
+pub fn raw_table(lua: &Lua, engine: SharedEngine, owner: Owner) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     lua.set_app_data(engine.clone());
 
@@ -186,11 +186,11 @@ pub fn raw_table(lua: &Lua, engine: SharedEngine) -> mlua::Result<Table> {
     let mut finished = Vec::new();
     t.set(
         "wait",
-        lua.create_function_mut(move |lua, (block, out): (bool, Table)| {
+        // The context waits on the kernel between turns; here the VM collects what finished
+        // for it (`block` is kept for the prelude's call shape).
+        lua.create_function_mut(move |lua, (_block, out): (bool, Table)| {
             finished.clear();
-            if let Err(err) = e.borrow_mut().wait(block, &mut finished) {
-                return fail(lua, errno::code_of(&err), "the IO engine failed to wait");
-            }
+            e.borrow_mut().take_for(owner, &mut finished);
             let mut k = 0;
             for f in finished.drain(..) {
                 let id = f.id;
