@@ -144,9 +144,16 @@ function spawn_vm(arg)
   if inherit == false then
     raise('ENOTSUP', 'spawn_vm', 'actors on a new execution context (inherit_context = false) are not built yet')
   end
-  local info = getinfo(2, 'S')
-  local source = info and info.source or ''
-  local caller = source:sub(1, 1) == '@' and source:sub(2) or nil
+  -- The file of the nearest Lua caller (a tail call or pcall leaves no frame of its own).
+  local caller
+  for level = 2, 20 do
+    local info = getinfo(level, 'S')
+    if info == nil then break end
+    if info.source:sub(1, 1) == '@' then
+      caller = info.source:sub(2)
+      break
+    end
+  end
   local path
   if module == '.' then
     path = caller

@@ -217,7 +217,7 @@ impl Copier<'_> {
     fn grow(&mut self, n: usize) -> Result<(), Refused> {
         self.size += n;
         if self.size > self.limits.max_bytes {
-            return Err(Refused(format!("the message is larger than {} bytes", self.limits.max_bytes)));
+            return Err(Refused(format!("a message larger than {} bytes", self.limits.max_bytes)));
         }
         Ok(())
     }
@@ -268,11 +268,15 @@ impl Copier<'_> {
                     let (k, val) = pair.map_err(|e| Refused(format!("cannot read the table: {e}")))?;
                     self.members += 1;
                     if self.members > self.limits.max_members {
-                        return Err(Refused(format!("more than {} table entries", self.limits.max_members)));
+                        return Err(Refused(format!(
+                            "a message with more than {} table entries",
+                            self.limits.max_members
+                        )));
                     }
                     let key = match &k {
                         Value::Number(f) if f.is_nan() => return Err(Refused("a NaN table key".into())),
-                        Value::Table(_) | Value::Function(_) | Value::Thread(_) | Value::UserData(_) => {
+                        Value::Thread(_) => return Err(Refused("a coroutine as a table key".into())),
+                        Value::Table(_) | Value::Function(_) | Value::UserData(_) => {
                             return Err(Refused(format!("a {} as a table key", super::kind(&k))));
                         }
                         _ => self.value(&k, depth + 1, channel_of)?,
@@ -286,13 +290,14 @@ impl Copier<'_> {
                 Some(sender) => {
                     self.caps += 1;
                     if self.caps > self.limits.max_fds {
-                        return Err(Refused(format!("more than {} channels", self.limits.max_fds)));
+                        return Err(Refused(format!("a message with more than {} channels", self.limits.max_fds)));
                     }
                     self.grow(3)?;
                     Msg::Channel(sender)
                 }
                 None => return Err(Refused("a userdata".into())),
             },
+            Value::Thread(_) => return Err(Refused("a coroutine".into())),
             other => return Err(Refused(format!("a {}", super::kind(other)))),
         })
     }

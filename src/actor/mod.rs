@@ -143,6 +143,7 @@ struct Vm {
     step: Function,
     exit_status: Function,
     main: bool,
+    mailbox: Arc<Mailbox>,
 }
 
 /// An execution context: one thread, one IO engine, its VMs.
@@ -205,7 +206,8 @@ impl Context {
         kind: VmKind,
     ) -> Result<(), RunError> {
         let waker = new_waker(&self.shared.remote, owner, &events);
-        let env = VmEnv { owner, waker, mailbox, shared: self.shared.clone(), limits: Limits::DEFAULT };
+        let env =
+            VmEnv { owner, waker, mailbox: mailbox.clone(), shared: self.shared.clone(), limits: Limits::DEFAULT };
         let script_name = path.to_string_lossy().into_owned();
         let init = vmlua::VmInit {
             kind,
@@ -222,7 +224,7 @@ impl Context {
         start.call::<()>(chunk).map_err(|e| RunError::Scheduler(e.to_string()))?;
         let step = s.get("step").map_err(|e| RunError::Setup(e.to_string()))?;
         let exit_status = s.get("exit_status").map_err(|e| RunError::Setup(e.to_string()))?;
-        self.vms.insert(owner, Vm { lua, step, exit_status, main: kind == VmKind::Main });
+        self.vms.insert(owner, Vm { lua, step, exit_status, main: kind == VmKind::Main, mailbox });
         self.enqueue(owner);
         Ok(())
     }
@@ -292,6 +294,8 @@ impl Context {
             if vm.main {
                 self.main_status = vm.exit_status.call::<i32>(()).unwrap_or(1);
             }
+            // Nobody will receive any more: senders see `Channel closed` from now on.
+            vm.mailbox.close();
             // Dropping the VM runs its finalizers (panics of fibers never joined are printed);
             // what its ops still bring back is dropped.
             drop(vm);
