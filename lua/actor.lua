@@ -141,9 +141,6 @@ function spawn_vm(arg)
   if inherit ~= nil and type(inherit) ~= 'boolean' then
     raise('EINVAL', 'spawn_vm', 'inherit_context must be a boolean')
   end
-  if inherit == false then
-    raise('ENOTSUP', 'spawn_vm', 'actors on a new execution context (inherit_context = false) are not built yet')
-  end
   -- The file of the nearest Lua caller (a tail call or pcall leaves no frame of its own).
   local caller
   for level = 2, 20 do
@@ -164,7 +161,17 @@ function spawn_vm(arg)
     if path == nil then raise('ENOENT', 'spawn_vm', format("module '%s' not found", module)) end
   end
   if path == nil then raise('EINVAL', 'spawn_vm', 'the calling code has no file to resolve the module against') end
-  local ch, code, detail = A.spawn(path, capacity)
+  local ch, code, detail = A.spawn(path, capacity, inherit == false)
   if ch == FAIL then raise(code, 'spawn_vm', detail) end
   return ch
+end
+
+-- spawn_context_threads(n): n more threads for this VM's execution context; VMs spawned into the
+-- context from then on are spread over its threads (each VM stays on the thread it starts on).
+function spawn_context_threads(n)
+  if math.type(n) ~= 'integer' then
+    raise('EINVAL', 'spawn_context_threads', format('an integer count expected, got %s', type(n)))
+  end
+  local ok, code, detail = A.add_threads(n)
+  if ok == FAIL then raise(code, 'spawn_context_threads', detail) end
 end

@@ -17,11 +17,12 @@
 
 pub mod mailbox;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mlua::{AnyUserData, Function, Lua, Table, UserData, Value};
@@ -33,15 +34,92 @@ use crate::lua::{self as vmlua, RunError, VmKind};
 use crate::runtime::reactor::Backend;
 use crate::runtime::{Engine, IdMap, Owner};
 
-/// The VMs of a context to take next, filled by mailboxes (from any thread).
-#[derive(Debug, Default)]
+/// One thread of an execution context, as other threads see it: the VMs to take next (woken by
+/// mailboxes), the VMs to start (spawned from anywhere), and the eventfd that wakes the thread
+/// when it sleeps.
+#[derive(Debug)]
 pub struct Remote {
     woken: Mutex<Vec<Owner>>,
+    spawns: Mutex<Vec<SpawnRequest>>,
+    /// Owner ids of this thread's engine.
+    next_owner: AtomicU32,
+    /// Set while the thread waits in its engine: a waker must then signal the eventfd.
+    sleeping: AtomicBool,
+    eventfd: OwnedFd,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section here is a push or a take: a panic cannot leave the data half-made.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Remote {
+    fn new() -> std::io::Result<Arc<Remote>> {
+        Ok(Arc::new(Remote {
+            woken: Mutex::new(Vec::new()),
+            spawns: Mutex::new(Vec::new()),
+            next_owner: AtomicU32::new(0),
+            sleeping: AtomicBool::new(false),
+            eventfd: crate::sys::eventfd()?,
+        }))
+    }
+
     fn take(&self) -> Vec<Owner> {
-        std::mem::take(&mut *self.woken.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        std::mem::take(&mut *lock(&self.woken))
+    }
+
+    fn allocate(&self) -> Owner {
+        self.next_owner.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wakes the thread if it sleeps (cheap when it is running: no syscall).
+    fn nudge(&self) {
+        if self.sleeping.swap(false, Ordering::AcqRel) {
+            crate::sys::eventfd_signal(self.eventfd.as_fd());
+        }
+    }
+
+    fn push_spawn(&self, r: SpawnRequest) {
+        lock(&self.spawns).push(r);
+        self.nudge();
+    }
+}
+
+/// What every thread of the program shares: the panic flag, the threads to join, and the live
+/// contexts (to tell a deadlock from a wait for another thread).
+pub struct Global {
+    panicked: Arc<AtomicBool>,
+    backend: Option<Backend>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    contexts: AtomicUsize,
+}
+
+/// An execution context: its threads (each with its own engine and VMs) and its live VMs.
+pub struct Group {
+    members: Mutex<Vec<Arc<Remote>>>,
+    next: AtomicUsize,
+    live_vms: AtomicUsize,
+}
+
+impl Group {
+    fn new(first: Arc<Remote>) -> Arc<Group> {
+        Arc::new(Group { members: Mutex::new(vec![first]), next: AtomicUsize::new(0), live_vms: AtomicUsize::new(0) })
+    }
+
+    /// The thread a new VM of this context goes to: round robin.
+    fn pick(&self) -> Arc<Remote> {
+        let members = lock(&self.members);
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % members.len();
+        members[i].clone()
+    }
+
+    /// A VM of the context ended: when it was the last, every thread may stop.
+    fn vm_ended(&self) {
+        if self.live_vms.fetch_sub(1, Ordering::AcqRel) == 1 {
+            for m in lock(&self.members).iter() {
+                crate::sys::eventfd_signal(m.eventfd.as_fd());
+            }
+        }
     }
 }
 
@@ -61,11 +139,12 @@ pub struct Waker {
 
 impl Waker {
     pub fn wake_vm(&self) {
-        self.remote.woken.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(self.vm);
+        lock(&self.remote.woken).push(self.vm);
+        self.remote.nudge();
     }
 
     pub fn wake_sender(&self, token: u64) {
-        self.events.senders.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(token);
+        lock(&self.events.senders).push(token);
         self.wake_vm();
     }
 }
@@ -109,16 +188,17 @@ impl UserData for InboxRef {
     }
 }
 
-/// What a VM of the context needs from it.
+/// What the VMs of one thread reach through their app data.
 struct Shared {
-    spawns: RefCell<Vec<SpawnRequest>>,
-    next: Cell<Owner>,
     remote: Arc<Remote>,
-    panicked: Arc<AtomicBool>,
+    group: Arc<Group>,
+    global: Arc<Global>,
     args: Vec<String>,
 }
 
-struct SpawnRequest {
+/// A VM to start on a thread (sent there: the Lua state is made by the thread that runs it).
+#[derive(Debug)]
+pub struct SpawnRequest {
     owner: Owner,
     events: Arc<VmEvents>,
     mailbox: Arc<Mailbox>,
@@ -146,7 +226,10 @@ struct Vm {
     mailbox: Arc<Mailbox>,
 }
 
-/// An execution context: one thread, one IO engine, its VMs.
+/// The owner id of the thread's own wake-up read on the shared engine.
+const CONTEXT_OWNER: Owner = Owner::MAX;
+
+/// One thread of an execution context: its IO engine and its VMs.
 pub struct Context {
     engine: crate::lua::api::io::SharedEngine,
     shared: Rc<Shared>,
@@ -154,23 +237,42 @@ pub struct Context {
     queue: VecDeque<Owner>,
     queued: IdMap<Owner, ()>,
     main_status: i32,
+    /// The eventfd as the engine knows it, and whether a read on it is in flight.
+    wake_fd: Rc<crate::sys::IoFd>,
+    wake_armed: bool,
 }
 
 fn new_waker(remote: &Arc<Remote>, vm: Owner, events: &Arc<VmEvents>) -> Waker {
     Waker { remote: remote.clone(), vm, events: events.clone() }
 }
 
+fn setup_io(e: std::io::Error) -> RunError {
+    RunError::Setup(format!(
+        "cannot make the context's wake-up descriptor: {}",
+        crate::sys::errno::describe(e.raw_os_error().unwrap_or(0))
+    ))
+}
+
 impl Context {
-    /// A context on the backend asked for (or the best available).
+    /// The main thread's context, on the backend asked for (or the best available).
     pub fn new(backend: Option<Backend>, args: Vec<String>, panicked: Arc<AtomicBool>) -> Result<Context, RunError> {
-        let engine = Rc::new(RefCell::new(Engine::new(backend)?));
-        let shared = Rc::new(Shared {
-            spawns: RefCell::new(Vec::new()),
-            next: Cell::new(0),
-            remote: Arc::new(Remote::default()),
-            panicked,
-            args,
-        });
+        let global =
+            Arc::new(Global { panicked, backend, threads: Mutex::new(Vec::new()), contexts: AtomicUsize::new(1) });
+        let remote = Remote::new().map_err(setup_io)?;
+        let group = Group::new(remote.clone());
+        Context::on_thread(global, group, remote, args)
+    }
+
+    fn on_thread(
+        global: Arc<Global>,
+        group: Arc<Group>,
+        remote: Arc<Remote>,
+        args: Vec<String>,
+    ) -> Result<Context, RunError> {
+        let engine = Rc::new(RefCell::new(Engine::new(global.backend)?));
+        let own = remote.eventfd.try_clone().map_err(setup_io)?;
+        let wake_fd = engine.borrow_mut().adopt(own, crate::sys::FdKind::Pollable);
+        let shared = Rc::new(Shared { remote, group, global, args });
         Ok(Context {
             engine,
             shared,
@@ -178,22 +280,19 @@ impl Context {
             queue: VecDeque::new(),
             queued: IdMap::default(),
             main_status: 0,
+            wake_fd,
+            wake_armed: false,
         })
     }
 
     /// Starts the main VM on `source` (the script at `path`).
     pub fn start_main(&mut self, source: &[u8], path: PathBuf) -> Result<(), RunError> {
-        let owner = self.allocate();
+        let owner = self.shared.remote.allocate();
         let events = Arc::new(VmEvents::default());
         let waker = new_waker(&self.shared.remote, owner, &events);
         let mailbox = Mailbox::new(mailbox::DEFAULT_CAPACITY, waker);
+        self.shared.group.live_vms.fetch_add(1, Ordering::AcqRel);
         self.add_vm(owner, events, mailbox, source, path, VmKind::Main)
-    }
-
-    fn allocate(&self) -> Owner {
-        let id = self.shared.next.get();
-        self.shared.next.set(id + 1);
-        id
     }
 
     fn add_vm(
@@ -215,7 +314,7 @@ impl Context {
             owner,
             script: &script_name,
             args: if kind == VmKind::Main { &self.shared.args } else { &[] },
-            panicked: self.shared.panicked.clone(),
+            panicked: self.shared.global.panicked.clone(),
         };
         let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, env_events(&events)))?;
         lua.set_app_data(env);
@@ -236,20 +335,28 @@ impl Context {
     }
 
     fn start_spawned(&mut self) {
-        let requests: Vec<SpawnRequest> = std::mem::take(&mut *self.shared.spawns.borrow_mut());
+        let requests: Vec<SpawnRequest> = std::mem::take(&mut *lock(&self.shared.remote.spawns));
         for r in requests {
             let mailbox = r.mailbox.clone();
             if let Err(e) = self.add_vm(r.owner, r.events, r.mailbox, &r.source, r.path.clone(), VmKind::Worker) {
                 // The actor never starts: its mailbox closes, so senders see `Channel closed`.
                 eprintln!("luacell: actor {} cannot start: {e}", r.path.display());
-                self.shared.panicked.store(true, Ordering::Relaxed);
+                self.shared.global.panicked.store(true, Ordering::Relaxed);
                 mailbox.close();
+                self.shared.group.vm_ended();
             }
         }
     }
 
-    /// Runs every VM to its end; returns the main VM's exit status.
+    /// Runs this thread's VMs to their end (for a thread added to a context: until the
+    /// context has no VM left anywhere); returns the main VM's exit status.
     pub fn run(mut self) -> Result<i32, RunError> {
+        let result = self.run_loop();
+        self.shared.global.contexts.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+
+    fn run_loop(&mut self) -> Result<i32, RunError> {
         loop {
             self.start_spawned();
             for owner in self.shared.remote.take() {
@@ -257,7 +364,13 @@ impl Context {
             }
             let owners: Vec<Owner> = self.engine.borrow().owners_with_finished().collect();
             for owner in owners {
-                self.enqueue(owner);
+                if owner == CONTEXT_OWNER {
+                    let mut drained = Vec::new();
+                    self.engine.borrow_mut().take_for(CONTEXT_OWNER, &mut drained);
+                    self.wake_armed = false;
+                } else {
+                    self.enqueue(owner);
+                }
             }
             // One pass: every VM queued now takes one turn.
             for _ in 0..self.queue.len() {
@@ -272,20 +385,48 @@ impl Context {
                     _ => self.end_vm(owner),
                 }
             }
-            if self.vms.is_empty() && self.shared.spawns.borrow().is_empty() {
+            let spawns_waiting = !lock(&self.shared.remote.spawns).is_empty();
+            if self.vms.is_empty() && !spawns_waiting && self.shared.group.live_vms.load(Ordering::Acquire) == 0 {
                 return Ok(self.main_status);
             }
-            let idle = self.queue.is_empty() && self.shared.spawns.borrow().is_empty();
-            let woken = !self.shared.remote.woken.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty();
-            let block = idle && !woken;
-            if block && self.engine.borrow().pending() == 0 {
-                // Every VM left waits for a message that no VM can send any more.
-                self.report_deadlock();
-                return Ok(1);
+            let mut block = self.queue.is_empty() && !spawns_waiting && lock(&self.shared.remote.woken).is_empty();
+            if block {
+                let alone = self.shared.global.contexts.load(Ordering::Acquire) == 1;
+                let own_ops = self.engine.borrow().pending() - usize::from(self.wake_armed);
+                if alone && own_ops == 0 {
+                    // Every VM left waits for a message that no VM can send any more.
+                    self.report_deadlock();
+                    return Ok(1);
+                }
+                if !alone {
+                    self.arm_wake();
+                    self.shared.remote.sleeping.store(true, Ordering::Release);
+                    // A wake that came before `sleeping` was set finds it unset: look again.
+                    if !lock(&self.shared.remote.woken).is_empty() || !lock(&self.shared.remote.spawns).is_empty() {
+                        self.shared.remote.sleeping.store(false, Ordering::Release);
+                        block = false;
+                    }
+                }
             }
-            self.engine.borrow_mut().wait_routed(block).map_err(|e| {
+            let waited = self.engine.borrow_mut().wait_routed(block);
+            self.shared.remote.sleeping.store(false, Ordering::Release);
+            waited.map_err(|e| {
                 RunError::Scheduler(format!("the IO engine failed to wait: {}", crate::sys::errno::code_of(&e)))
             })?;
+        }
+    }
+
+    fn arm_wake(&mut self) {
+        if self.wake_armed {
+            return;
+        }
+        let mut engine = self.engine.borrow_mut();
+        engine.set_owner(CONTEXT_OWNER);
+        let buf = engine.buffer(8);
+        match engine.start_io(crate::runtime::reactor::Op::Read { fd: self.wake_fd.clone(), buf }, None) {
+            crate::runtime::Started::Pending(_) => self.wake_armed = true,
+            // Already signalled: the next pass sees the woken list.
+            crate::runtime::Started::Done(_) => {}
         }
     }
 
@@ -300,6 +441,7 @@ impl Context {
             // what its ops still bring back is dropped.
             drop(vm);
             self.engine.borrow_mut().forget_owner(owner);
+            self.shared.group.vm_ended();
         }
     }
 
@@ -308,6 +450,62 @@ impl Context {
             "luacell: {} actor(s) wait for messages that no running actor can send (deadlock); stopping",
             self.vms.len()
         );
+    }
+
+    /// Waits for every thread the program started (after the main thread's context ended).
+    pub fn join_threads(global: &Global) {
+        loop {
+            let handles: Vec<_> = std::mem::take(&mut *lock(&global.threads));
+            if handles.is_empty() {
+                return;
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+        }
+    }
+
+    pub fn global(&self) -> Arc<Global> {
+        self.shared.global.clone()
+    }
+}
+
+/// Starts a thread with a new context whose first VM is `request` (`spawn_vm{ inherit_context =
+/// false }`), or an empty member of `group` (`spawn_context_threads`).
+fn start_thread(global: Arc<Global>, group: Option<Arc<Group>>, remote: Arc<Remote>, request: Option<SpawnRequest>) {
+    global.contexts.fetch_add(1, Ordering::AcqRel);
+    let g = global.clone();
+    let spawned = std::thread::Builder::new().name("luacell-context".into()).spawn(move || {
+        let group = group.unwrap_or_else(|| Group::new(remote.clone()));
+        if let Some(r) = request {
+            group.live_vms.fetch_add(1, Ordering::AcqRel);
+            lock(&remote.spawns).push(r);
+        }
+        match Context::on_thread(g.clone(), group.clone(), remote.clone(), Vec::new()) {
+            Ok(ctx) => {
+                if let Err(e) = ctx.run() {
+                    eprintln!("luacell: an execution context failed: {e}");
+                    g.panicked.store(true, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                eprintln!("luacell: cannot start an execution context: {e}");
+                g.panicked.store(true, Ordering::Relaxed);
+                g.contexts.fetch_sub(1, Ordering::AcqRel);
+                for r in std::mem::take(&mut *lock(&remote.spawns)) {
+                    r.mailbox.close();
+                    group.vm_ended();
+                }
+            }
+        }
+    });
+    match spawned {
+        Ok(h) => lock(&global.threads).push(h),
+        Err(e) => {
+            eprintln!("luacell: cannot start a thread: {e}");
+            global.panicked.store(true, Ordering::Relaxed);
+            global.contexts.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -409,10 +607,10 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         })?,
     )?;
 
-    // spawn(path, capacity) -> channel | FAIL, code, detail
+    // spawn(path, capacity, new_context) -> channel | FAIL, code, detail
     t.set(
         "spawn",
-        lua.create_function(|lua, (path, capacity): (String, Option<i64>)| -> mlua::Result<Ret3> {
+        lua.create_function(|lua, (path, capacity, new_context): (String, Option<i64>, bool)| -> mlua::Result<Ret3> {
             let source = match std::fs::read(&path) {
                 Ok(s) => s,
                 Err(e) => {
@@ -424,17 +622,49 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
                 Some(n) if (1..=1 << 20).contains(&n) => n as usize,
                 Some(n) => return fail3(lua, "EINVAL", format!("mailbox capacity must be 1 to 1048576, got {n}")),
             };
-            let e = env(lua)?;
-            let shared = e.shared.clone();
-            let owner = shared.next.get();
-            shared.next.set(owner + 1);
+            let shared = env(lua)?.shared.clone();
+            let (target, group) = if new_context {
+                match Remote::new() {
+                    Ok(r) => (r, None),
+                    Err(e) => return fail3(lua, crate::sys::errno::code_of(&e), "cannot make a new execution context"),
+                }
+            } else {
+                (shared.group.pick(), Some(shared.group.clone()))
+            };
+            let owner = target.allocate();
             let events = Arc::new(VmEvents::default());
-            let waker = new_waker(&shared.remote, owner, &events);
+            let waker = new_waker(&target, owner, &events);
             let mailbox = Mailbox::new(capacity, waker);
             let sender = Sender::new(mailbox.clone());
-            shared.spawns.borrow_mut().push(SpawnRequest { owner, events, mailbox, source, path: PathBuf::from(path) });
-            drop(e);
+            let request = SpawnRequest { owner, events, mailbox, source, path: PathBuf::from(path) };
+            match group {
+                Some(g) => {
+                    g.live_vms.fetch_add(1, Ordering::AcqRel);
+                    target.push_spawn(request);
+                }
+                None => start_thread(shared.global.clone(), None, target, Some(request)),
+            }
             Ok(ret1(new_channel(lua, sender)?))
+        })?,
+    )?;
+
+    // add_threads(n): n more threads for this VM's execution context.
+    t.set(
+        "add_threads",
+        lua.create_function(|lua, n: i64| -> mlua::Result<Ret3> {
+            if !(1..=256).contains(&n) {
+                return fail3(lua, "EINVAL", format!("the thread count must be 1 to 256, got {n}"));
+            }
+            let shared = env(lua)?.shared.clone();
+            for _ in 0..n {
+                let remote = match Remote::new() {
+                    Ok(r) => r,
+                    Err(e) => return fail3(lua, crate::sys::errno::code_of(&e), "cannot add a thread"),
+                };
+                lock(&shared.group.members).push(remote.clone());
+                start_thread(shared.global.clone(), Some(shared.group.clone()), remote, None);
+            }
+            Ok(ret1(Value::Boolean(true)))
         })?,
     )?;
 

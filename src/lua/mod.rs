@@ -57,7 +57,11 @@ pub fn run_script(opts: &RunOptions) -> Result<i32, RunError> {
     let panicked = Arc::new(AtomicBool::new(false));
     let mut context = crate::actor::Context::new(opts.backend, opts.args.clone(), panicked.clone())?;
     context.start_main(&source, opts.script.clone())?;
-    let status = context.run()?;
+    let global = context.global();
+    let status = context.run();
+    // Actors on contexts of their own run on after the main thread's context ended.
+    crate::actor::Context::join_threads(&global);
+    let status = status?;
     Ok(if status == 0 && panicked.load(Ordering::Relaxed) { 1 } else { status })
 }
 

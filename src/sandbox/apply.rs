@@ -212,7 +212,7 @@ fn setup(plan: &Plan, parent: OwnedFd, forked: bool) -> Result<Enforced, Failure
         process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).map_err(fail(Step::DeathSignal, 0))?;
     }
     // The parent may have died before the death signal was armed: its pidfd is readable then.
-    if process::poll_readable(&[parent.as_fd()], 0).map_err(fail(Step::ParentGone, 0))?.first() == Some(&true) {
+    if crate::sys::poll_readable(&[parent.as_fd()], 0).map_err(fail(Step::ParentGone, 0))?.first() == Some(&true) {
         return Err(Failure { step: Step::ParentGone, index: 0, errno: libc::ESRCH });
     }
     stdio(plan).map_err(fail(Step::Stdio, 0))?;

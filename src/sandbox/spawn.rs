@@ -258,7 +258,7 @@ impl Sandboxed {
             };
             let mut fds = vec![self.pidfd.as_fd()];
             fds.extend(signals);
-            let ready = match process::poll_readable(&fds, timeout) {
+            let ready = match crate::sys::poll_readable(&fds, timeout) {
                 Ok(r) => r,
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 Err(e) => return Err(kernel("wait for the sandbox")(e)),

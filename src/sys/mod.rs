@@ -24,6 +24,8 @@ use std::rc::Rc;
 pub enum FdKind {
     /// A non-blocking socket luacell made (opened, accepted).
     Socket,
+    /// A non-blocking descriptor luacell made that is not a socket (an eventfd).
+    Pollable,
     /// An inherited descriptor (stdio), left blocking because its file description is shared;
     /// whether it is a socket is asked of the kernel once.
     Inherited,
@@ -53,6 +55,7 @@ impl IoFd {
         let (nonblocking, socket) = match kind {
             FdKind::Socket => (true, true),
             FdKind::Inherited => (false, is_socket(fd.as_fd())),
+            FdKind::Pollable => (true, false),
         };
         Self { fd, token, nonblocking, socket, dropped }
     }
@@ -150,6 +153,22 @@ pub fn ignore_sigpipe() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+}
+
+/// A non-blocking, close-on-exec eventfd.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes an initial value and flags, and returns a new descriptor or -1.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// Adds 1 to an eventfd's counter (a full counter already wakes its reader: EAGAIN is fine).
+pub fn eventfd_signal(fd: BorrowedFd<'_>) {
+    let _ = write(fd, &1u64.to_ne_bytes());
 }
 
 /// Waits until at least one of `fds` is readable (or hung up, or in error) and says which.

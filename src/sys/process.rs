@@ -446,19 +446,6 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// `poll` on descriptors for readability with a timeout in milliseconds (-1: forever); returns
-/// which ones are readable (or hung up).
-pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
-    let mut p: Vec<libc::pollfd> =
-        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
-    // SAFETY: `p` is a live array of `p.len()` pollfd structures the kernel updates.
-    let n = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(p.iter().map(|p| p.revents != 0).collect())
-}
-
 /// `signalfd(-1, set, SFD_CLOEXEC)`.
 pub fn signalfd(set: &SigSet) -> io::Result<OwnedFd> {
     // SAFETY: `set` is a live sigset_t the kernel copies.
