@@ -777,6 +777,8 @@ end
 -- Fibers parked on actor messages (a receive, or a send to a full mailbox): the VM is not done
 -- while one of them can still be woken by another VM.
 local actor_waiters = 0
+-- Fibers waiting on a future (sync.lua counts them): a collection may wake them.
+S.future_waiters = 0
 function S.actor_wait(delta) actor_waiters = actor_waiters + delta end
 
 -- Set by the actor layer: collects message events for this VM (wakes receivers and senders).
@@ -814,10 +816,13 @@ function S.step()
   if qn > 0 then return 1 end
   if npending == 0 and actor_waiters == 0 then
     -- Nothing can run: before giving up, let the collector run the finalizers that may still
-    -- wake a fiber (a promise collected unsatisfied breaks its future).
-    collectgarbage()
-    if poll then poll() end
-    if qn > 0 then return 1 end
+    -- wake a fiber (a promise collected unsatisfied breaks its future). Only a fiber waiting on
+    -- a future can be woken that way.
+    if S.future_waiters > 0 then
+      collectgarbage()
+      if poll then poll() end
+      if qn > 0 then return 1 end
+    end
     if npending == 0 and actor_waiters == 0 then return 2 end
   end
   return 0

@@ -259,7 +259,10 @@ function future_methods.get(f)
   local rec = current()
   if not st.done then
     enter(rec, what)
-    if wait_in(st.waiters, rec) == 'interrupted' then error(INTERRUPTED, 0) end
+    S.future_waiters = S.future_waiters + 1
+    local code = wait_in(st.waiters, rec)
+    S.future_waiters = S.future_waiters - 1
+    if code == 'interrupted' then error(INTERRUPTED, 0) end
   end
   if st.ok then return st.value end
   error(st.value, 0)

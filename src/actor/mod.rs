@@ -318,7 +318,11 @@ impl Context {
         };
         let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, env_events(&events)))?;
         lua.set_app_data(env);
-        let chunk = vmlua::compile(&lua, source, &path)?;
+        let chunk = if kind == VmKind::Main {
+            vmlua::compile(&lua, source, &path)?
+        } else {
+            vmlua::compile_cached(&lua, source, &path)?
+        };
         let start: Function = s.get("start").map_err(|e| RunError::Setup(e.to_string()))?;
         start.call::<()>(chunk).map_err(|e| RunError::Scheduler(e.to_string()))?;
         let step = s.get("step").map_err(|e| RunError::Setup(e.to_string()))?;
@@ -407,6 +411,10 @@ impl Context {
                         block = false;
                     }
                 }
+            }
+            if !block && self.engine.borrow().pending() == 0 {
+                // Nothing in flight and work to do: no need to ask the kernel.
+                continue;
             }
             let waited = self.engine.borrow_mut().wait_routed(block);
             self.shared.remote.sleeping.store(false, Ordering::Release);

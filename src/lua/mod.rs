@@ -25,6 +25,9 @@ const PRELUDE: &[(&str, &str)] = &[
     ("actor.lua", include_str!("../../lua/actor.lua")),
 ];
 
+/// The prelude's bytecode, made by the first VM of the process.
+static PRELUDE_CODE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+
 /// Why a script could not be run (its own errors are reported by the scheduler, not here).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -109,6 +112,9 @@ fn new_main_lua() -> Lua {
 
 /// Installs the raw primitives and runs the prelude; returns the scheduler's table.
 fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Result<()>) -> mlua::Result<Table> {
+    // Setting up makes thousands of objects that all stay alive: collecting meanwhile is work
+    // for nothing.
+    lua.gc_stop();
     let fail = api::install_fail(lua)?;
     let raw = lua.create_table()?;
     raw.set("FAIL", fail)?;
@@ -127,15 +133,55 @@ fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Res
     raw.set("describe", lua.create_function(|_, code: String| Ok(describe_code(&code)))?)?;
     extra(lua, &raw)?;
     let shared = lua.create_table()?;
-    for (name, code) in PRELUDE {
-        let f = lua.load(*code).set_name(format!("=luacell/{name}")).into_function()?;
+    // The prelude is compiled once per process; later VMs load its bytecode (a spawn then costs
+    // no parsing). The bytecode is luacell's own, made in this process from the sources above.
+    let cached = PRELUDE_CODE.get();
+    let mut dumps = Vec::new();
+    for (i, (name, code)) in PRELUDE.iter().enumerate() {
+        let chunk = match cached.and_then(|c| c.get(i)) {
+            Some(bytes) => lua.load(&bytes[..]).set_mode(mlua::chunk::ChunkMode::Binary),
+            None => lua.load(*code).set_mode(mlua::chunk::ChunkMode::Text),
+        };
+        let f = chunk.set_name(format!("=luacell/{name}")).into_function()?;
+        if cached.is_none() {
+            dumps.push(f.dump(true));
+        }
         f.call::<()>((raw.clone(), shared.clone()))?;
+    }
+    if cached.is_none() {
+        let _ = PRELUDE_CODE.set(dumps);
     }
     lua.globals().set("_CONTEXT", if init.kind == VmKind::Main { "main" } else { "worker" })?;
     let registry: Table = shared.get("byte_span_meta")?;
     lua.set_named_registry_value("luacell.byte_span.index", registry.get::<Value>("index")?)?;
     lua.set_named_registry_value("luacell.byte_span.newindex", registry.get::<Value>("newindex")?)?;
+    lua.gc_restart();
     Ok(shared)
+}
+
+/// Bytecode of the modules actors were started from, by path, with the source it came from: an
+/// actor spawned again from an unchanged file loads it instead of parsing (debug info kept, so
+/// tracebacks still name the user's lines).
+type ModuleCache = std::collections::HashMap<PathBuf, (Vec<u8>, Vec<u8>)>;
+static MODULE_CODE: std::sync::Mutex<Option<ModuleCache>> = std::sync::Mutex::new(None);
+
+/// Compiles an actor's module, through the per-process bytecode cache.
+pub fn compile_cached(lua: &Lua, source: &[u8], path: &Path) -> Result<Function, RunError> {
+    let mut cache = MODULE_CODE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let map = cache.get_or_insert_with(Default::default);
+    if let Some((src, code)) = map.get(path)
+        && src.as_slice() == source
+    {
+        return lua
+            .load(&code[..])
+            .set_name(format!("@{}", path.display()))
+            .set_mode(mlua::chunk::ChunkMode::Binary)
+            .into_function()
+            .map_err(|e| RunError::Setup(e.to_string()));
+    }
+    let f = compile(lua, source, path)?;
+    map.insert(path.to_path_buf(), (source.to_vec(), f.dump(false)));
+    Ok(f)
 }
 
 /// Compiles a script or module (text only).
