@@ -10,8 +10,9 @@
 //!   actor is local or sandboxed;
 //! - a mailbox holds at most `capacity` messages: a sender beyond that waits (its VM is told when
 //!   room appears); a receive never spins;
-//! - once the receiver closed its inbox, or the last sender is gone, a waiting receiver is woken
-//!   and sees `Channel closed`; senders to a closed inbox get the same error.
+//! - once the receiver closed its inbox, or the last sender is gone (a fresh inbox, whose address
+//!   was never handed out, waits), a waiting receiver is woken and sees `Channel closed`; senders
+//!   to a closed inbox get the same error.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +40,9 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 struct State {
     queue: VecDeque<Msg>,
     senders: usize,
+    /// A sender has existed: only then does "no sender left" close the inbox (a fresh inbox
+    /// waits for its owner to hand out its address).
+    had_senders: bool,
     closed: bool,
     /// The receiving VM waits for a message (it is told when one arrives).
     receiver_waiting: bool,
@@ -82,6 +86,7 @@ impl Mailbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 senders: 0,
+                had_senders: false,
                 closed: false,
                 receiver_waiting: false,
                 blocked: VecDeque::new(),
@@ -128,7 +133,7 @@ impl Mailbox {
             }
             return Received::Message(msg);
         }
-        if s.closed || s.senders == 0 {
+        if s.closed || (s.senders == 0 && s.had_senders) {
             return Received::Closed;
         }
         s.receiver_waiting = true;
@@ -138,7 +143,7 @@ impl Mailbox {
     /// Whether a receive would return at once (a message, or `Channel closed`).
     pub fn ready(&self) -> bool {
         let s = self.lock();
-        !s.queue.is_empty() || s.closed || s.senders == 0
+        !s.queue.is_empty() || s.closed || (s.senders == 0 && s.had_senders)
     }
 
     /// The receiver closes its inbox: queued messages are dropped, waiting senders woken (they
@@ -155,7 +160,9 @@ impl Mailbox {
     }
 
     fn add_sender(&self) {
-        self.lock().senders += 1;
+        let mut s = self.lock();
+        s.senders += 1;
+        s.had_senders = true;
     }
 
     fn remove_sender(&self) {

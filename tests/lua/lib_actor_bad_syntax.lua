@@ -1,0 +1,2 @@
+-- Used by actor_module_syntax_error.lua: does not compile.
+local x = = 1
