@@ -81,14 +81,15 @@ A.set_method('inbox', 'receive', receive)
 A.set_method('inbox', 'close', function(self) A.inbox_close() end)
 package.preload['inbox'] = function() return inbox end
 
+local A_send = A.send
+
 local function send(ch, msg)
-  if not A.is_channel(ch) then raise('EINVAL', 'channel:send', 'called on something other than a channel') end
   local rec = current()
   enter(rec, 'channel:send')
   while true do
     next_token = next_token + 1
     local token = next_token
-    local ok, code, detail = A.send(ch, msg, token)
+    local ok, code, detail = A_send(ch, msg, token)
     if ok == true then return end
     if ok == FAIL then
       if code == 'closed' then error(CLOSED, 2) end

@@ -159,13 +159,13 @@ pub(crate) fn kind(v: &Value) -> &'static str {
 pub struct Channel(RefCell<Option<Sender>>);
 
 impl UserData for Channel {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        // Methods are Lua functions of the prelude (they may suspend the calling fiber), in a
+        // plain table the metatable indexes directly: no call into Rust per lookup.
+        fields.add_meta_field_with(mlua::MetaMethod::Index, |lua| lua.named_registry_value::<Table>(CHANNEL_METHODS));
+    }
+
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
-        // Methods are Lua functions of the prelude (they may suspend the calling fiber).
-        methods.add_meta_function(mlua::MetaMethod::Index, |lua, (_, key): (AnyUserData, Value)| {
-            let Value::String(k) = key else { return Ok(Value::Nil) };
-            let methods: Table = lua.named_registry_value(CHANNEL_METHODS)?;
-            methods.raw_get::<Value>(k)
-        });
         methods.add_meta_function(mlua::MetaMethod::ToString, |_, _: AnyUserData| Ok("channel"));
     }
 }
@@ -178,12 +178,11 @@ const INBOX_METHODS: &str = "luacell.inbox.methods";
 pub struct InboxRef;
 
 impl UserData for InboxRef {
+    fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
+        fields.add_meta_field_with(mlua::MetaMethod::Index, |lua| lua.named_registry_value::<Table>(INBOX_METHODS));
+    }
+
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_meta_function(mlua::MetaMethod::Index, |lua, (_, key): (AnyUserData, Value)| {
-            let Value::String(k) = key else { return Ok(Value::Nil) };
-            let methods: Table = lua.named_registry_value(INBOX_METHODS)?;
-            methods.raw_get::<Value>(k)
-        });
         methods.add_meta_function(mlua::MetaMethod::ToString, |_, _: AnyUserData| Ok("inbox"));
     }
 }
@@ -556,23 +555,30 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
     // send(channel, msg, token) -> true | false (full: the fiber waits for `token`) | FAIL, code, detail
     t.set(
         "send",
-        lua.create_function(|lua, (ch, msg, token): (AnyUserData, Value, u64)| -> mlua::Result<Ret3> {
-            let Some(sender) = ch.borrow::<Channel>().ok().and_then(|c| c.0.borrow().as_ref().cloned()) else {
-                return fail3(lua, "closed", "Channel closed");
+        lua.create_function(|lua, (ch, msg, token): (Value, Value, u64)| -> mlua::Result<Ret3> {
+            let Some(channel) = (match &ch {
+                Value::UserData(ud) => ud.borrow::<Channel>().ok(),
+                _ => None,
+            }) else {
+                return fail3(lua, "EINVAL", "channel:send called on something other than a channel");
             };
-            let (limits, waker, own) = {
-                let e = env(lua)?;
-                (e.limits, e.waker.clone(), e.mailbox.clone())
+            let target = match channel.0.borrow().as_ref() {
+                Some(sender) => sender.mailbox().clone(),
+                None => return fail3(lua, "closed", "Channel closed"),
             };
+            drop(channel);
+            let e = env(lua)?;
             let sender_of = |v: &Value| match v {
-                Value::UserData(ud) if ud.is::<InboxRef>() => Some(Sender::new(own.clone())),
+                Value::UserData(ud) if ud.is::<InboxRef>() => Some(Sender::new(e.mailbox.clone())),
                 _ => channel_sender(v),
             };
-            let m = match mailbox::from_lua(&msg, &limits, &sender_of) {
+            let m = match mailbox::from_lua(&msg, &e.limits, &sender_of) {
                 Ok(m) => m,
                 Err(r) => return fail3(lua, "EINVAL", format!("cannot send {}", r.0)),
             };
-            match sender.mailbox().send(m, &waker, token).0 {
+            let sent = target.send(m, &e.waker, token).0;
+            drop(e);
+            match sent {
                 Sent::Delivered => Ok(ret1(Value::Boolean(true))),
                 Sent::Full => Ok(ret1(Value::Boolean(false))),
                 Sent::Closed => fail3(lua, "closed", "Channel closed"),
