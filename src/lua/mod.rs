@@ -15,14 +15,16 @@ use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 use crate::runtime::Owner;
 use crate::runtime::reactor::{Backend, ReactorError};
 
-/// The prelude, in load order. Each chunk is called with the raw primitives and the shared
-/// internal table; together they define the globals and the built-in modules.
-const PRELUDE: &[(&str, &str)] = &[
-    ("scheduler.lua", include_str!("../../lua/scheduler.lua")),
-    ("sync.lua", include_str!("../../lua/sync.lua")),
-    ("time.lua", include_str!("../../lua/time.lua")),
-    ("io.lua", include_str!("../../lua/io.lua")),
-    ("actor.lua", include_str!("../../lua/actor.lua")),
+/// The prelude, in load order: (file, source, modules it provides). Each chunk is called with the
+/// raw primitives and the shared internal table; together they define the globals and the
+/// built-in modules. A chunk that only provides modules (`mutex`, `time`, ...) runs on the first
+/// `require` of one of them, so a VM that never needs it pays neither its time nor its memory.
+const PRELUDE: &[(&str, &str, &[&str])] = &[
+    ("scheduler.lua", include_str!("../../lua/scheduler.lua"), &[]),
+    ("sync.lua", include_str!("../../lua/sync.lua"), &["mutex", "recursive_mutex", "condition_variable", "future"]),
+    ("time.lua", include_str!("../../lua/time.lua"), &["time"]),
+    ("io.lua", include_str!("../../lua/io.lua"), &[]),
+    ("actor.lua", include_str!("../../lua/actor.lua"), &[]),
 ];
 
 /// The prelude's bytecode, made by the first VM of the process.
@@ -66,6 +68,38 @@ pub fn run_script(opts: &RunOptions) -> Result<i32, RunError> {
     crate::actor::Context::join_threads(&global);
     let status = status?;
     Ok(if status == 0 && panicked.load(Ordering::Relaxed) { 1 } else { status })
+}
+
+/// Registers `provides` in `package.preload` so that the first `require` of one of them loads and
+/// runs the chunk (which then installs its own loaders for all of them).
+fn lazy_chunk(
+    lua: &Lua,
+    bytes: &'static [u8],
+    chunk_name: String,
+    provides: &[&str],
+    raw: &Table,
+    shared: &Table,
+) -> mlua::Result<()> {
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    let (raw, shared) = (raw.clone(), shared.clone());
+    let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    let stub = lua.create_function(move |lua, name: String| {
+        if !ran.replace(true) {
+            let f = lua
+                .load(bytes)
+                .set_mode(mlua::chunk::ChunkMode::Binary)
+                .set_name(chunk_name.as_str())
+                .into_function()?;
+            f.call::<()>((raw.clone(), shared.clone()))?;
+        }
+        let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+        let loader: Function = preload.get(name.as_str())?;
+        loader.call::<Value>(name)
+    })?;
+    for module in provides {
+        preload.set(*module, stub.clone())?;
+    }
+    Ok(())
 }
 
 fn setup_error(e: mlua::Error) -> RunError {
@@ -137,16 +171,25 @@ fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Res
     // no parsing). The bytecode is luacell's own, made in this process from the sources above.
     let cached = PRELUDE_CODE.get();
     let mut dumps = Vec::new();
-    for (i, (name, code)) in PRELUDE.iter().enumerate() {
-        let chunk = match cached.and_then(|c| c.get(i)) {
-            Some(bytes) => lua.load(&bytes[..]).set_mode(mlua::chunk::ChunkMode::Binary),
-            None => lua.load(*code).set_mode(mlua::chunk::ChunkMode::Text),
-        };
-        let f = chunk.set_name(format!("=luacell/{name}")).into_function()?;
-        if cached.is_none() {
-            dumps.push(f.dump(true));
+    for (i, (name, code, provides)) in PRELUDE.iter().enumerate() {
+        let chunk_name = format!("=luacell/{name}");
+        match cached.and_then(|c| c.get(i)) {
+            Some(bytes) if !provides.is_empty() => lazy_chunk(lua, bytes, chunk_name, provides, &raw, &shared)?,
+            Some(bytes) => {
+                let f = lua
+                    .load(&bytes[..])
+                    .set_mode(mlua::chunk::ChunkMode::Binary)
+                    .set_name(chunk_name)
+                    .into_function()?;
+                f.call::<()>((raw.clone(), shared.clone()))?;
+            }
+            None => {
+                // The first VM of the process compiles the sources and keeps their bytecode.
+                let f = lua.load(*code).set_mode(mlua::chunk::ChunkMode::Text).set_name(chunk_name).into_function()?;
+                dumps.push(f.dump(true));
+                f.call::<()>((raw.clone(), shared.clone()))?;
+            }
         }
-        f.call::<()>((raw.clone(), shared.clone()))?;
     }
     if cached.is_none() {
         let _ = PRELUDE_CODE.set(dumps);
