@@ -21,6 +21,7 @@ use mlua::{Lua, Value};
 
 use super::Waker;
 use crate::ipc::wire::Limits;
+use crate::lua::api::byte_span::ByteSpan;
 
 /// A message: the values the wire format carries, with channels as in-process capabilities.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub enum Msg {
     Int(i64),
     Float(f64),
     Str(Vec<u8>),
+    /// A `byte_span`'s bytes (copied; the receiver gets a new span).
+    Buffer(Vec<u8>),
     Table(Vec<(Msg, Msg)>),
     Channel(Sender),
 }
@@ -208,7 +211,8 @@ impl Drop for Sender {
 pub struct Refused(pub String);
 
 /// Wire sizes (see `src/ipc/wire.rs`): header 8 bytes; nil and booleans 1; integers and floats
-/// 9; strings 5 + length; tables 5 + their entries; capabilities 3.
+/// 9; strings and inline buffers 5 + length; tables 5 + their entries; capabilities 3; buffers
+/// past `inline_buffer_max` 11 (a memfd reference and its length) and one descriptor.
 const HEADER: usize = 8;
 
 struct Copier<'l> {
@@ -293,6 +297,24 @@ impl Copier<'_> {
                 self.path.pop();
                 Msg::Table(entries)
             }
+            Value::UserData(ud) if ud.is::<ByteSpan>() => {
+                let bytes =
+                    ud.borrow::<ByteSpan>().map_err(|e| Refused(format!("an unreadable byte_span: {e}")))?.to_vec();
+                if bytes.len() > self.limits.inline_buffer_max {
+                    // Across processes it would travel as a sealed memfd: counted as one.
+                    if bytes.len() > self.limits.max_buffer_bytes {
+                        return Err(Refused(format!("a byte_span longer than {} bytes", self.limits.max_buffer_bytes)));
+                    }
+                    self.caps += 1;
+                    if self.caps > self.limits.max_fds {
+                        return Err(Refused(format!("a message with more than {} descriptors", self.limits.max_fds)));
+                    }
+                    self.grow(11)?;
+                } else {
+                    self.grow(5 + bytes.len())?;
+                }
+                Msg::Buffer(bytes)
+            }
             Value::UserData(_) => match channel_of(v) {
                 Some(sender) => {
                     self.caps += 1;
@@ -324,6 +346,7 @@ pub fn to_lua(lua: &Lua, msg: Msg, channel: &dyn Fn(&Lua, Sender) -> mlua::Resul
         Msg::Int(i) => Value::Integer(i),
         Msg::Float(f) => Value::Number(f),
         Msg::Str(b) => Value::String(lua.create_string(&b)?),
+        Msg::Buffer(b) => Value::UserData(lua.create_userdata(ByteSpan::from_bytes(&b))?),
         Msg::Table(entries) => {
             let t = lua.create_table_with_capacity(0, entries.len())?;
             for (k, v) in entries {
