@@ -401,8 +401,9 @@ impl Context {
                     self.report_deadlock();
                     return Ok(1);
                 }
-                if !alone {
-                    self.arm_wake();
+                if !alone && !self.arm_wake() {
+                    block = false;
+                } else if !alone {
                     self.shared.remote.sleeping.store(true, Ordering::Release);
                     // A wake that came before `sleeping` was set finds it unset: look again.
                     if !lock(&self.shared.remote.woken).is_empty() || !lock(&self.shared.remote.spawns).is_empty() {
@@ -423,18 +424,25 @@ impl Context {
         }
     }
 
-    fn arm_wake(&mut self) {
+    /// Arms the wake-up read; false when it could not (signals keep coming: do not block).
+    fn arm_wake(&mut self) -> bool {
         if self.wake_armed {
-            return;
+            return true;
         }
         let mut engine = self.engine.borrow_mut();
         engine.set_owner(CONTEXT_OWNER);
-        let buf = engine.buffer(8);
-        match engine.start_io(crate::runtime::reactor::Op::Read { fd: self.wake_fd.clone(), buf }, None) {
-            crate::runtime::Started::Pending(_) => self.wake_armed = true,
-            // Already signalled: the next pass sees the woken list.
-            crate::runtime::Started::Done(_) => {}
+        // A read that completes at once consumed an old signal (its wake-ups are on the lists
+        // already): read again until one waits, so that the next signal wakes the engine.
+        for _ in 0..4 {
+            let buf = engine.buffer(8);
+            if let crate::runtime::Started::Pending(_) =
+                engine.start_io(crate::runtime::reactor::Op::Read { fd: self.wake_fd.clone(), buf }, None)
+            {
+                self.wake_armed = true;
+                return true;
+            }
         }
+        false
     }
 
     fn end_vm(&mut self, owner: Owner) {
