@@ -23,7 +23,8 @@ const PRELUDE: &[(&str, &str, &[&str])] = &[
     ("scheduler.lua", include_str!("../../lua/scheduler.lua"), &[]),
     ("sync.lua", include_str!("../../lua/sync.lua"), &["mutex", "recursive_mutex", "condition_variable", "future"]),
     ("time.lua", include_str!("../../lua/time.lua"), &["time"]),
-    ("io.lua", include_str!("../../lua/io.lua"), &[]),
+    ("byte_span.lua", include_str!("../../lua/byte_span.lua"), &[]),
+    ("io.lua", include_str!("../../lua/io.lua"), &["stream", "ip", "system", "json"]),
     ("actor.lua", include_str!("../../lua/actor.lua"), &[]),
 ];
 
