@@ -18,15 +18,17 @@
 //! Trust zone: a bench helper. It runs as the bench executable re-executed with
 //! [`FLOOR_ENV`] set, so it is single-threaded when it clones.
 
-// The floor talks to the kernel directly through libc; every unsafe block says why it is sound.
-#![allow(unsafe_code)]
+// The floor makes the same syscalls as luacell through the same thin wrappers of
+// `luacell::sys::process` (one audited unsafe block each), and nothing else.
 
 use std::convert::Infallible;
 use std::ffi::{CStr, CString};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use luacell::sys::process::{self, ExitStatus, Forked};
 
 /// Set in the environment of the re-executed bench binary that runs the floor.
 pub const FLOOR_ENV: &str = "LUACELL_SANDBOX_SPAWN_FLOOR";
@@ -52,14 +54,6 @@ const TMP_DATA: &CStr = c"mode=1777,size=67108864";
 const STAGING: &str = "/tmp";
 const PAYLOAD: &CStr = c"/bin/true";
 
-fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
-    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
-}
-
-fn check_int(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
-}
-
 /// Names the step a kernel error came from.
 fn step<T>(what: &str, r: io::Result<T>) -> io::Result<T> {
     r.map_err(|e| io::Error::new(e.kind(), format!("{what}: {e}")))
@@ -69,37 +63,10 @@ fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit ends this process at once without running exit handlers, which is what a
-    // cloned or forked child must do (it must not flush or unwind the parent's copied state).
-    unsafe { libc::_exit(code) }
-}
-
-fn wait_status_code(status: libc::c_int) -> i32 {
-    if libc::WIFSIGNALED(status) { 128 + libc::WTERMSIG(status) } else { libc::WEXITSTATUS(status) }
-}
-
-fn waitpid(pid: libc::pid_t) -> io::Result<(libc::pid_t, libc::c_int)> {
-    let mut status: libc::c_int = 0;
-    loop {
-        // SAFETY: `status` is a live, exclusively borrowed out-pointer for the call.
-        let got = unsafe { libc::waitpid(pid, &mut status, 0) };
-        match check_int(got) {
-            Ok(got) => return Ok((got, status)),
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Runs the floor: builds the sandbox, runs /bin/true in it, returns its exit status.
 pub fn run() -> io::Result<i32> {
-    // SAFETY: geteuid takes no arguments and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    // SAFETY: getegid takes no arguments and cannot fail.
-    let gid = unsafe { libc::getegid() };
-    // SAFETY: as above.
-    let uid = unsafe { libc::geteuid() };
+    let (uid, gid) = process::ids();
+    let root = uid == 0;
     // As root the parent writes the maps; the child waits on this pipe until it has.
     let sync = if root { Some(step("pipe", io::pipe())?) } else { None };
     let flags = libc::CLONE_NEWUSER
@@ -109,24 +76,22 @@ pub fn run() -> io::Result<i32> {
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWCGROUP;
-    let all = flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
-    // SAFETY: a raw clone without CLONE_VM and with a null stack duplicates the address space like
-    // fork(2); no pointer is passed. This process is single-threaded (a fresh exec of the bench
-    // that started no thread), so the child's copy holds no lock another thread owned.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, all, 0usize, 0usize, 0usize, 0usize) };
-    let pid = step("clone", check(pid))? as libc::pid_t;
-    if pid == 0 {
-        let waited = sync.map(|(r, w)| {
-            drop(w);
-            r
-        });
-        let err = match child(root, uid, gid, waited) {
-            Err(e) => e,
-            Ok(never) => match never {},
-        };
-        let _ = writeln!(io::stderr(), "sandbox_spawn floor: {err}");
-        exit_now(127);
-    }
+    // This process is a fresh exec of the bench that started no thread.
+    let (pid, pidfd) = match step("clone", process::clone_process(flags))? {
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+        Forked::Child => {
+            let waited = sync.map(|(r, w)| {
+                drop(w);
+                r
+            });
+            let err = match child(root, uid, gid, waited) {
+                Err(e) => e,
+                Ok(never) => match never {},
+            };
+            let _ = writeln!(io::stderr(), "sandbox_spawn floor: {err}");
+            process::exit_now(127);
+        }
+    };
     if let Some((r, mut w)) = sync {
         drop(r);
         let maps = format!("{INSIDE_ID} {NOBODY} 1\n");
@@ -134,8 +99,8 @@ pub fn run() -> io::Result<i32> {
         step("write gid_map", std::fs::write(format!("/proc/{pid}/gid_map"), &maps))?;
         step("release the child", w.write_all(b"1"))?;
     }
-    let (_, status) = step("wait for the sandbox", waitpid(pid))?;
-    Ok(wait_status_code(status))
+    let status = step("wait for the sandbox", process::wait_pidfd(pidfd.as_fd(), false))?;
+    Ok(status.map_or(127, ExitStatus::code))
 }
 
 /// The cloned child: ids, mount tree, pid-1 fork, exec. Returns only on failure.
@@ -145,12 +110,7 @@ fn child(root: bool, uid: u32, gid: u32, waited: Option<io::PipeReader>) -> io::
         if step("wait for the id maps", r.read(&mut byte))? != 1 {
             return Err(io::Error::other("the parent did not write the id maps"));
         }
-        // SAFETY: a zero-length group list with a null pointer is valid for setgroups.
-        step("setgroups", check_int(unsafe { libc::setgroups(0, std::ptr::null()) }))?;
-        // SAFETY: setresgid takes integers only.
-        step("setresgid", check_int(unsafe { libc::setresgid(INSIDE_ID, INSIDE_ID, INSIDE_ID) }))?;
-        // SAFETY: setresuid takes integers only.
-        step("setresuid", check_int(unsafe { libc::setresuid(INSIDE_ID, INSIDE_ID, INSIDE_ID) }))?;
+        step("take the inside ids", process::become_ids(INSIDE_ID, INSIDE_ID))?;
     }
     if !root {
         step("write setgroups", std::fs::write("/proc/self/setgroups", b"deny"))?;
@@ -168,55 +128,19 @@ fn mount(
     flags: libc::c_ulong,
     data: Option<&CStr>,
 ) -> io::Result<()> {
-    let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
-    // SAFETY: every pointer is null or a NUL-terminated string borrowed for the whole call; the
-    // data strings are text options, which is what these filesystems and flag sets expect.
-    check_int(unsafe { libc::mount(ptr(source), target.as_ptr(), ptr(fstype), flags, ptr(data).cast()) })?;
-    Ok(())
+    process::mount(source, target, fstype, flags, data)
 }
 
 /// `open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE)` made read-only, nosuid, nodev (and noexec
 /// unless `exec`) in one `mount_setattr`.
 fn capture(path: &CStr, exec: bool) -> io::Result<OwnedFd> {
-    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
-    // SAFETY: `path` is a NUL-terminated string borrowed for the call.
-    let fd = check(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })?;
-    // SAFETY: the kernel returned a fresh descriptor owned by nothing else.
-    let tree = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+    let tree = process::open_tree_clone(path)?;
     let mut attr_set = libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV;
     if !exec {
         attr_set |= libc::MOUNT_ATTR_NOEXEC;
     }
-    let attr = libc::mount_attr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
-    let at = (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint;
-    // SAFETY: the path is an empty NUL-terminated literal, `attr` is a live mount_attr whose size
-    // is passed, and `tree` is open for the whole call.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            at,
-            &attr as *const libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    })?;
+    process::mount_setattr_tree(tree.as_fd(), attr_set)?;
     Ok(tree)
-}
-
-fn move_mount(tree: &OwnedFd, target: &CStr) -> io::Result<()> {
-    // SAFETY: both paths are NUL-terminated strings borrowed for the call; `tree` is open.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            target.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    })?;
-    Ok(())
 }
 
 enum Source {
@@ -291,10 +215,8 @@ fn mount_tree() -> io::Result<()> {
         ),
     )?;
     step("chdir to the new root", std::env::set_current_dir(staging))?;
-    // SAFETY: both arguments are the NUL-terminated literal ".".
-    step("pivot_root", check(unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) }))?;
-    // SAFETY: the target is the NUL-terminated literal ".".
-    step("detach the old root", check_int(unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) }))?;
+    step("pivot_root", process::pivot_root_here())?;
+    step("detach the old root", process::umount2(c".", libc::MNT_DETACH))?;
     step("chdir /", std::env::set_current_dir("/"))?;
     Ok(())
 }
@@ -311,7 +233,7 @@ fn attach(path: &str, at: &Path, source: Source) -> io::Result<()> {
                 }
                 step(path, std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(at))?;
             }
-            step(path, move_mount(&tree, &cpath(at)?))
+            step(path, process::move_mount_to(tree.as_fd(), &cpath(at)?))
         }
         Source::Link(link) => step(path, std::os::unix::fs::symlink(link, at)),
     }
@@ -355,23 +277,18 @@ fn dev(at: &Path) -> io::Result<()> {
 /// Pid 1 of the new pid namespace: forks the payload, reaps every child, exits with the payload's
 /// status.
 fn pid1() -> io::Result<Infallible> {
-    let env = [c"PATH=/usr/local/bin:/usr/bin:/bin", c"HOME=/tmp", c"LANG=C.UTF-8"];
-    let envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).chain([std::ptr::null()]).collect();
-    let argv: [*const libc::c_char; 2] = [PAYLOAD.as_ptr(), std::ptr::null()];
-    // SAFETY: this process is single-threaded (a clone of a single-threaded process), so the
-    // forked child holds no lock another thread owned.
-    let payload = step("fork", check_int(unsafe { libc::fork() }))?;
-    if payload == 0 {
-        // SAFETY: `argv` and `envp` are null-terminated arrays of pointers to NUL-terminated
-        // strings that live (in `PAYLOAD` and `env`, both static) for the whole call.
-        unsafe { libc::execve(PAYLOAD.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-        let _ = writeln!(io::stderr(), "sandbox_spawn floor: execve /bin/true: {}", io::Error::last_os_error());
-        exit_now(127);
-    }
+    let env = [c"PATH=/usr/local/bin:/usr/bin:/bin", c"HOME=/tmp", c"LANG=C.UTF-8"].map(CStr::to_owned);
+    let argv = [PAYLOAD.to_owned()];
+    // A clone of a single-threaded process: the fork copies no lock another thread held.
+    let Some(payload) = step("fork", process::fork())? else {
+        let err = process::execve(PAYLOAD, &argv, &env);
+        let _ = writeln!(io::stderr(), "sandbox_spawn floor: execve /bin/true: {err}");
+        process::exit_now(127);
+    };
     loop {
-        let (pid, status) = step("reap", waitpid(-1))?;
+        let (pid, status) = step("reap", process::wait_any())?;
         if pid == payload {
-            exit_now(wait_status_code(status));
+            process::exit_now(ExitStatus::from_wait_status(status).code());
         }
     }
 }

@@ -155,6 +155,22 @@ pub fn reap_any() -> io::Result<Option<(libc::pid_t, i32)>> {
     }
 }
 
+/// `waitpid(-1, 0)`: blocks until a child exits; returns it and its raw status.
+pub fn wait_any() -> io::Result<(libc::pid_t, i32)> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a live int the kernel writes.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid > 0 {
+            return Ok((pid, status));
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// `prctl(option, arg2, 0, 0, 0)`.
 pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> io::Result<libc::c_int> {
     // SAFETY: every option used by luacell takes an integer second argument and no pointers.
