@@ -15,27 +15,21 @@ local format = string.format
 -- The error a receive or send raises once the other side is gone.
 local CLOSED = setmetatable({ code = 'closed', message = 'Channel closed' }, error_mt)
 
+local queue_new, queue_push, queue_pop, queue_remove = S.queue_new, S.queue_push, S.queue_pop, S.queue_remove
+
 -- Receivers parked on this VM's inbox (FIFO, removable for interruption).
-local receivers = { first = 1, last = 0 }
+local receivers = queue_new()
 -- Senders parked on a full mailbox, by token.
 local senders = {}
 local next_token = 0
 local POLL = {}
 
-local function push(q, rec)
-  local last = q.last + 1
-  q.last = last
-  q[last] = rec
-  return last
-end
-
 local function wake_receivers()
-  for i = receivers.first, receivers.last do
-    local rec = receivers[i]
-    receivers[i] = nil
-    if rec then wake(rec) end
+  local rec = queue_pop(receivers)
+  while rec do
+    wake(rec)
+    rec = queue_pop(receivers)
   end
-  receivers.first, receivers.last = 1, 0
 end
 
 -- Called at the start of every turn of this VM.
@@ -60,15 +54,9 @@ local function receive(self)
     local ok, msg = A.receive()
     if ok == true then return msg end
     if ok == FAIL then error(CLOSED, 2) end
-    local slot = push(receivers, rec)
+    local slot = queue_push(receivers, rec)
     S.actor_wait(1)
-    local code = park_interruptible(rec, function(r)
-      if receivers[slot] == r then
-        receivers[slot] = nil
-        return true
-      end
-      return false
-    end)
+    local code = park_interruptible(rec, function(r) return queue_remove(receivers, slot, r) end)
     S.actor_wait(-1)
     if code == 'interrupted' then error(INTERRUPTED, 0) end
   end

@@ -401,6 +401,38 @@ local function cancel_wait(rec)
   end
 end
 
+-- A FIFO queue of fiber records with O(1) removal of any member (for interruption).
+local function queue_new()
+  return { first = 1, last = 0 }
+end
+
+local function queue_push(q, rec)
+  local last = q.last + 1
+  q.last = last
+  q[last] = rec
+  return last
+end
+
+local function queue_pop(q)
+  for i = q.first, q.last do
+    local rec = q[i]
+    q[i] = nil
+    q.first = i + 1
+    if rec then return rec end
+  end
+  return nil
+end
+
+local function queue_remove(q, slot, rec)
+  if q[slot] == rec then
+    q[slot] = nil
+    return true
+  end
+  return false
+end
+
+S.queue_new, S.queue_push, S.queue_pop, S.queue_remove = queue_new, queue_push, queue_pop, queue_remove
+
 S.enter, S.park, S.park_interruptible, S.wake, S.await, S.io_op = enter, park, park_interruptible, wake, await, io_op
 S.io_method = io_method
 S.post = post

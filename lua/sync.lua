@@ -11,35 +11,7 @@ local current, INTERRUPTED = S.current, S.INTERRUPTED
 local setmetatable, getmetatable, error, rawequal, type = setmetatable, getmetatable, error, rawequal, type
 local preload = package.preload
 
--- A FIFO queue of fiber records with O(1) removal of any member (for interruption).
-local function queue_new()
-  return { first = 1, last = 0 }
-end
-
-local function queue_push(q, rec)
-  local last = q.last + 1
-  q.last = last
-  q[last] = rec
-  return last
-end
-
-local function queue_pop(q)
-  for i = q.first, q.last do
-    local rec = q[i]
-    q[i] = nil
-    q.first = i + 1
-    if rec then return rec end
-  end
-  return nil
-end
-
-local function queue_remove(q, slot, rec)
-  if q[slot] == rec then
-    q[slot] = nil
-    return true
-  end
-  return false
-end
+local queue_new, queue_push, queue_pop, queue_remove = S.queue_new, S.queue_push, S.queue_pop, S.queue_remove
 
 local function wake_all(q)
   local rec = queue_pop(q)
