@@ -6,6 +6,8 @@
 
 local RAW, S = ...
 local A = RAW.actor
+-- A VM made without an actor layer (src/lua tests of the bare VM) has no spawn_vm or inbox.
+if A == nil then return end
 local FAIL = RAW.FAIL
 local raise, enter, park_interruptible, wake, current = S.raise, S.enter, S.park_interruptible, S.wake, S.current
 local INTERRUPTED, error_mt = S.INTERRUPTED, S.error_mt

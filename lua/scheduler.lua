@@ -769,6 +769,9 @@ function require(name)
     local key = '@' .. path
     local have = loaded[key]
     if have ~= nil then return have end
+    if loadfile == nil then
+      error(format("module '%s' not found: a sandboxed actor has no file system (send it the code)", name), 2)
+    end
     local chunk, err = loadfile(path, 't')
     if not chunk then
       error(format("module '%s' not found: %s", name, err), 2)

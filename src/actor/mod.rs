@@ -314,6 +314,7 @@ impl Context {
             script: &script_name,
             args: if kind == VmKind::Main { &self.shared.args } else { &[] },
             panicked: self.shared.global.panicked.clone(),
+            heap_limit: None,
         };
         let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, env_events(&events)))?;
         lua.set_app_data(env);

@@ -28,6 +28,9 @@ const PRELUDE: &[(&str, &str, &[&str])] = &[
     ("actor.lua", include_str!("../../lua/actor.lua"), &[]),
 ];
 
+/// What a sandboxed actor's VM runs after the prelude: the standard library narrowed.
+const SANDBOXED: &str = include_str!("../../lua/sandboxed.lua");
+
 /// The prelude's bytecode, made by the first VM of the process.
 static PRELUDE_CODE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
 
@@ -112,6 +115,9 @@ fn setup_error(e: mlua::Error) -> RunError {
 pub enum VmKind {
     Main,
     Worker,
+    /// An actor in a sandbox: `_CONTEXT == 'worker'`, the safe subset of the standard library
+    /// (`lua/sandboxed.lua`), and a capped heap.
+    Sandboxed,
 }
 
 /// What a new VM is made with.
@@ -123,6 +129,8 @@ pub struct VmInit<'a> {
     pub script: &'a str,
     pub args: &'a [String],
     pub panicked: Arc<AtomicBool>,
+    /// The Lua heap cap in bytes (sandboxed actors: the profile's `lua_heap_bytes`).
+    pub heap_limit: Option<usize>,
 }
 
 /// Makes a VM: the standard library, the raw primitives (plus what `extra` installs), the
@@ -130,6 +138,13 @@ pub struct VmInit<'a> {
 pub fn new_vm(init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Result<()>) -> Result<(Lua, Table), RunError> {
     let lua = new_main_lua();
     let s = setup(&lua, init, extra).map_err(setup_error)?;
+    if init.kind == VmKind::Sandboxed {
+        lua.load(SANDBOXED).set_name("=luacell/sandboxed.lua").exec().map_err(setup_error)?;
+    }
+    if let Some(limit) = init.heap_limit {
+        // Past the cap an allocation fails and Lua raises "not enough memory" in the script.
+        lua.set_memory_limit(limit.max(lua.used_memory() + 64 * 1024)).map_err(setup_error)?;
+    }
     Ok((lua, s))
 }
 
