@@ -10,7 +10,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
-for target in wire_decode wire_roundtrip; do
+for target in wire_decode wire_roundtrip profile_parse; do
     corpus="fuzz/corpus/$target"
     mkdir -p "$corpus"
     seeds=()

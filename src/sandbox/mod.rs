@@ -14,6 +14,8 @@
 
 mod apply;
 pub mod features;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod landlock;
 pub mod plan;
 pub mod profile;
