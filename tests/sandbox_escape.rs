@@ -511,6 +511,12 @@ fn cpu_loop_is_stopped_by_cpu_limit() {
     for p in ["untrusted-plugin", "hostile-parser"] {
         assert_eq!(sandboxed(p, &["cpu-loop", "600"]), lines(&["signal SIGXCPU", "limit CpuSeconds"]), "{p}");
     }
+    // A loop that ignores SIGXCPU dies at the hard limit, a second later, and is still reported
+    // as the CPU limit (the reaper reports the CPU time it used).
+    assert_eq!(
+        sandboxed("hostile-parser", &["cpu-loop-ignoring-sigxcpu", "600"]),
+        lines(&["signal SIGKILL", "limit CpuSeconds"])
+    );
 }
 
 #[test]

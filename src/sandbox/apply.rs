@@ -475,9 +475,10 @@ fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
             let _ = process::kill(payload, sig);
             continue;
         }
-        while let Ok(Some((pid, status))) = process::reap_any() {
+        while let Ok(Some((pid, status, cpu_ms))) = process::reap_any() {
             if pid == payload {
-                report.send(Record::PayloadStatus { wait_status: status });
+                let cpu_ms = u32::try_from(cpu_ms).unwrap_or(u32::MAX);
+                report.send(Record::PayloadStatus { wait_status: status, cpu_ms });
                 let code = process::ExitStatus::from_wait_status(status).code();
                 process::exit_now(code);
             }

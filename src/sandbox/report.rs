@@ -126,8 +126,9 @@ pub enum Record {
     Failed { step: Step, index: u32, errno: i32 },
     /// Setup is complete; Landlock's status (0 off, 1 fully, 2 partially, 3 not enforced).
     Ready { landlock: u32 },
-    /// The payload under the pid-1 reaper ended with this raw wait status.
-    PayloadStatus { wait_status: i32 },
+    /// The payload under the pid-1 reaper ended with this raw wait status, after using this much
+    /// CPU time (milliseconds).
+    PayloadStatus { wait_status: i32, cpu_ms: u32 },
 }
 
 pub const RECORD_LEN: usize = 16;
@@ -141,7 +142,7 @@ impl Record {
         let (kind, a, b, c) = match self {
             Record::Failed { step, index, errno } => (FAILED, step as u32, index, errno as u32),
             Record::Ready { landlock } => (READY, landlock, 0, 0),
-            Record::PayloadStatus { wait_status } => (PAYLOAD, wait_status as u32, 0, 0),
+            Record::PayloadStatus { wait_status, cpu_ms } => (PAYLOAD, wait_status as u32, cpu_ms, 0),
         };
         let mut out = [0u8; RECORD_LEN];
         for (i, v) in [kind, a, b, c].into_iter().enumerate() {
@@ -161,7 +162,7 @@ impl Record {
         match kind {
             FAILED => Some(Record::Failed { step: Step::from_u32(a)?, index: b, errno: c as i32 }),
             READY if a <= 3 && b == 0 && c == 0 => Some(Record::Ready { landlock: a }),
-            PAYLOAD if b == 0 && c == 0 => Some(Record::PayloadStatus { wait_status: a as i32 }),
+            PAYLOAD if c == 0 => Some(Record::PayloadStatus { wait_status: a as i32, cpu_ms: b }),
             _ => None,
         }
     }
@@ -176,7 +177,7 @@ mod tests {
         for r in [
             Record::Failed { step: Step::PivotRoot, index: 3, errno: libc::EPERM },
             Record::Ready { landlock: 2 },
-            Record::PayloadStatus { wait_status: 0x0b },
+            Record::PayloadStatus { wait_status: 0x0b, cpu_ms: 4012 },
         ] {
             assert_eq!(Record::decode(&r.encode()), Some(r));
         }

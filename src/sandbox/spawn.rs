@@ -283,10 +283,12 @@ impl Sandboxed {
             .ok_or_else(|| SpawnError::SetupDied(String::from("no status")))?;
         self.waited = true;
         let mut status = first;
+        let mut cpu_ms = None;
         while let Some(record) = self.next_record()? {
             match record {
-                Record::PayloadStatus { wait_status } if self.reaper => {
+                Record::PayloadStatus { wait_status, cpu_ms: used } if self.reaper => {
                     status = ExitStatus::from_wait_status(wait_status);
+                    cpu_ms = Some(u64::from(used));
                 }
                 Record::Failed { step, index, errno } => return Err(setup_error(plan, step, index, errno)),
                 _ => return Err(SpawnError::Report),
@@ -295,9 +297,14 @@ impl Sandboxed {
         let limit = match status {
             _ if wall_hit => Some(LimitHit::WallSeconds),
             ExitStatus::Signaled(libc::SIGXCPU) => Some(LimitHit::CpuSeconds),
-            ExitStatus::Signaled(libc::SIGKILL) if plan.rlimits.iter().any(|r| r.0 == libc::RLIMIT_CPU) => {
-                // The hard CPU limit kills one second after SIGXCPU when the program ignores it.
-                None
+            // The hard CPU limit kills one second after SIGXCPU when the program ignores it: the
+            // reaper reports the CPU time the payload used, which tells it from another SIGKILL.
+            ExitStatus::Signaled(libc::SIGKILL)
+                if plan.rlimits.iter().any(|&(res, soft, _)| {
+                    res == libc::RLIMIT_CPU && cpu_ms.is_some_and(|ms| ms >= soft.saturating_mul(1000))
+                }) =>
+            {
+                Some(LimitHit::CpuSeconds)
             }
             ExitStatus::Signaled(libc::SIGXFSZ) => Some(LimitHit::FileSize),
             ExitStatus::Signaled(libc::SIGSYS) if plan.seccomp.is_some() => Some(LimitHit::ForbiddenSyscall),

@@ -143,15 +143,19 @@ pub fn wait_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<Exit
     }))
 }
 
-/// `waitpid(-1, WNOHANG)`: one exited child and its raw status, or `None`.
-pub fn reap_any() -> io::Result<Option<(libc::pid_t, i32)>> {
+/// `wait4(-1, WNOHANG)`: one exited child, its raw status and the CPU time it used (user +
+/// system, in milliseconds), or `None`.
+pub fn reap_any() -> io::Result<Option<(libc::pid_t, i32, u64)>> {
     let mut status = 0;
-    // SAFETY: `status` is a live int the kernel writes.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    // SAFETY: rusage is plain data, overwritten by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are live values the kernel writes.
+    let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+    let ms = |t: libc::timeval| (t.tv_sec as u64).saturating_mul(1000).saturating_add(t.tv_usec as u64 / 1000);
     match pid {
         0 => Ok(None),
         p if p < 0 => Err(io::Error::last_os_error()),
-        p => Ok(Some((p, status))),
+        p => Ok(Some((p, status, ms(usage.ru_utime).saturating_add(ms(usage.ru_stime))))),
     }
 }
 

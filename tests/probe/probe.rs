@@ -150,6 +150,11 @@ fn attempt(name: &str, args: &[String]) -> Attempt {
         "fork-bomb" => fork_bomb(arg(0).parse().unwrap_or(100)),
         "memory-bomb" => memory_bomb(arg(0).parse().unwrap_or(1024)),
         "cpu-loop" => cpu_loop(arg(0).parse().unwrap_or(1)),
+        "cpu-loop-ignoring-sigxcpu" => {
+            // SAFETY: SIG_IGN is a valid disposition for SIGXCPU; the probe wants the hard limit.
+            unsafe { libc::signal(libc::SIGXCPU, libc::SIG_IGN) };
+            cpu_loop(arg(0).parse().unwrap_or(1))
+        }
         "fd-flood" => {
             let cap: usize = arg(0).parse().unwrap_or(100);
             let mut fds = Vec::new();
