@@ -371,6 +371,19 @@ fn unshare_is_killed_by_seccomp() {
 }
 
 #[test]
+fn clone_with_namespace_flags_is_refused_by_its_argument_filter() {
+    if !sandbox_works() {
+        return;
+    }
+    assert_eq!(control(&["clone-newuser"]), lines(&["ok cloned", "exit 0"]));
+    // The actor preset has no clone at all, yet the forbidden filter (not ENOSYS) answers.
+    assert_eq!(sandboxed("untrusted-plugin", &["clone-newuser"]), lines(KILLED));
+    // The exec preset allows clone (its fork bomb forks 62 children) but not with a namespace
+    // flag: the argument check sends it to the profile's forbidden action, EPERM.
+    assert_eq!(sandboxed("exec-readonly", &["clone-newuser"]), lines(&["err EPERM", "exit 0"]));
+}
+
+#[test]
 fn setns_is_killed_by_seccomp() {
     forbidden(false, &["setns"], "err EBADF");
 }

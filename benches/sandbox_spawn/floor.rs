@@ -28,7 +28,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use luacell::sys::process::{self, ExitStatus, Forked};
+use luacell::sys::process::{self, ExitStatus, Forked, mount};
 
 /// Set in the environment of the re-executed bench binary that runs the floor.
 pub const FLOOR_ENV: &str = "LUACELL_SANDBOX_SPAWN_FLOOR";
@@ -119,16 +119,6 @@ fn child(root: bool, uid: u32, gid: u32, waited: Option<io::PipeReader>) -> io::
     }
     mount_tree()?;
     pid1()
-}
-
-fn mount(
-    source: Option<&CStr>,
-    target: &CStr,
-    fstype: Option<&CStr>,
-    flags: libc::c_ulong,
-    data: Option<&CStr>,
-) -> io::Result<()> {
-    process::mount(source, target, fstype, flags, data)
 }
 
 /// `open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE)` made read-only, nosuid, nodev (and noexec

@@ -207,7 +207,6 @@ pub struct SpawnRequest {
 
 /// Per-VM data the actor primitives reach through the VM's app data.
 struct VmEnv {
-    owner: Owner,
     waker: Waker,
     mailbox: Arc<Mailbox>,
     shared: Rc<Shared>,
@@ -304,8 +303,7 @@ impl Context {
         kind: VmKind,
     ) -> Result<(), RunError> {
         let waker = new_waker(&self.shared.remote, owner, &events);
-        let env =
-            VmEnv { owner, waker, mailbox: mailbox.clone(), shared: self.shared.clone(), limits: Limits::DEFAULT };
+        let env = VmEnv { waker, mailbox: mailbox.clone(), shared: self.shared.clone(), limits: Limits::DEFAULT };
         let script_name = path.to_string_lossy().into_owned();
         let init = vmlua::VmInit {
             kind,
@@ -316,7 +314,7 @@ impl Context {
             panicked: self.shared.global.panicked.clone(),
             heap_limit: None,
         };
-        let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, env_events(&events)))?;
+        let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, events.clone()))?;
         lua.set_app_data(env);
         let chunk = if kind == VmKind::Main {
             vmlua::compile(&lua, source, &path)?
@@ -525,10 +523,6 @@ fn start_thread(global: Arc<Global>, group: Option<Arc<Group>>, remote: Arc<Remo
     }
 }
 
-fn env_events(events: &Arc<VmEvents>) -> Arc<VmEvents> {
-    events.clone()
-}
-
 fn env(lua: &Lua) -> mlua::Result<mlua::AppDataRef<'_, VmEnv>> {
     lua.app_data_ref::<VmEnv>()
         .ok_or_else(|| mlua::Error::RuntimeError("invariant: the VM has an actor environment".into()))
@@ -569,7 +563,7 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
                 Value::UserData(ud) => ud.borrow::<Channel>().ok(),
                 _ => None,
             }) else {
-                return fail3(lua, "EINVAL", "channel:send called on something other than a channel");
+                return fail3(lua, "EINVAL", "called on something other than a channel");
             };
             let target = match channel.0.borrow().as_ref() {
                 Some(sender) => sender.mailbox().clone(),
@@ -691,7 +685,6 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         })?,
     )?;
 
-    t.set("vm_id", lua.create_function(|lua, ()| Ok(env(lua)?.owner))?)?;
     lua.set_named_registry_value(CHANNEL_METHODS, lua.create_table()?)?;
     lua.set_named_registry_value(INBOX_METHODS, lua.create_table()?)?;
     // set_method('channel' | 'inbox', name, f): the Lua methods of those userdata.

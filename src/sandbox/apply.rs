@@ -237,7 +237,7 @@ fn setup(plan: &Plan, parent: OwnedFd, forked: bool) -> Result<Enforced, Failure
     process::clear_environment();
     if forked {
         // An exec'd payload gets the profile's environment from execve; a forked one here.
-        process::set_environment(&plan.environment).map_err(fail(Step::CloseDescriptors, 1))?;
+        process::set_environment(&plan.environment).map_err(fail(Step::Environment, 0))?;
     }
     if plan.lockdown {
         process::setsid().map_err(fail(Step::Setsid, 0))?;

@@ -30,6 +30,7 @@ pub enum Step {
     Hostname,
     Rlimit,
     CloseDescriptors,
+    Environment,
     Setsid,
     Capabilities,
     NoNewPrivs,
@@ -43,7 +44,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 31] = [
+    const ALL: [Step; 32] = [
         Step::Descriptors,
         Step::UidMap,
         Step::GidMap,
@@ -65,6 +66,7 @@ impl Step {
         Step::Hostname,
         Step::Rlimit,
         Step::CloseDescriptors,
+        Step::Environment,
         Step::Setsid,
         Step::Capabilities,
         Step::NoNewPrivs,
@@ -105,6 +107,7 @@ impl Step {
             Step::Hostname => "setting the host name",
             Step::Rlimit => "setting resource limit",
             Step::CloseDescriptors => "closing inherited descriptors",
+            Step::Environment => "setting the profile's environment",
             Step::Setsid => "starting a new session",
             Step::Capabilities => "dropping capabilities",
             Step::NoNewPrivs => "setting no_new_privs",

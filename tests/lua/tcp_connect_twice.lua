@@ -1,12 +1,5 @@
 -- connect on a socket that is already connected fails with EISCONN (under every backend).
-local ip = require 'ip'
-local a = ip.tcp.acceptor.new()
-a:bind('127.0.0.1', 0)
-a:listen()
-local accepting = spawn(function() return a:accept() end)
-local c = ip.tcp.socket.new()
-c:connect('127.0.0.1', a.local_port)
-local s = accepting:join()
+local c, s, a = require('./lib_tcp').connected_pair()
 print('connected', s.remote_port == c.local_port)
 local ok, err = pcall(c.connect, c, '127.0.0.1', a.local_port)
 print(ok, err and err.code, tostring(err))

@@ -117,6 +117,19 @@ fn attempt(name: &str, args: &[String]) -> Attempt {
         "umount" => raw(libc::SYS_umount2, [c"/".as_ptr() as _, 0x8000_0000, 0, 0, 0, 0]).map(|_| "unmounted".into()),
         "unshare" => raw(libc::SYS_unshare, [(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) as _, 0, 0, 0, 0, 0])
             .map(|_| "unshared".into()),
+        "clone-newuser" => {
+            // fork semantics (null stack) with a namespace flag: the child leaves at once.
+            let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_long;
+            match raw(libc::SYS_clone, [flags, 0, 0, 0, 0, 0])? {
+                0 => process::exit_now(0),
+                pid => {
+                    let mut status = 0;
+                    // SAFETY: `status` is a live int the kernel writes; `pid` is our child.
+                    unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+                    Ok("cloned".into())
+                }
+            }
+        }
         "setns" => raw(libc::SYS_setns, [-1, libc::CLONE_NEWNS as _, 0, 0, 0, 0]).map(|_| "entered".into()),
         "pivot_root" => raw(libc::SYS_pivot_root, [BAD_PTR, BAD_PTR, 0, 0, 0, 0]).map(|_| "pivoted".into()),
         "chroot" => raw(libc::SYS_chroot, [BAD_PTR, 0, 0, 0, 0, 0]).map(|_| "chrooted".into()),
