@@ -73,30 +73,45 @@ package.preload['inbox'] = function() return inbox end
 
 local A_send = A.send
 
+local function new_token()
+  next_token = next_token + 1
+  return next_token
+end
+
+-- Parks the fiber until `token` is woken (room in a mailbox or socket, news of a child).
+local function park_token(rec, token)
+  senders[token] = rec
+  S.actor_wait(1)
+  local c = park_interruptible(rec, function(r)
+    if senders[token] == r then
+      senders[token] = nil
+      return true
+    end
+    return false
+  end)
+  S.actor_wait(-1)
+  if c == 'interrupted' then error(INTERRUPTED, 0) end
+end
+
 local function send(ch, msg)
   local rec = current()
   enter(rec, 'channel:send')
   while true do
-    next_token = next_token + 1
-    local token = next_token
+    local token = new_token()
     local ok, code, detail = A_send(ch, msg, token)
-    if ok == true then return end
+    if ok == true then
+      -- Descriptors move: the objects they came from are closed once the message is out.
+      if code ~= nil then
+        for i = 1, #code do pcall(code[i].close, code[i]) end
+      end
+      return
+    end
     if ok == FAIL then
       if code == 'closed' then error(CLOSED, 2) end
       raise(code, 'channel:send', detail)
     end
-    -- The mailbox is full: wait until its receiver makes room, then try again.
-    senders[token] = rec
-    S.actor_wait(1)
-    local c = park_interruptible(rec, function(r)
-      if senders[token] == r then
-        senders[token] = nil
-        return true
-      end
-      return false
-    end)
-    S.actor_wait(-1)
-    if c == 'interrupted' then error(INTERRUPTED, 0) end
+    -- The mailbox (or the socket to another process) is full: wait for room, then try again.
+    park_token(rec, token)
   end
 end
 
@@ -108,15 +123,72 @@ end
 A.set_method('channel', 'send', send)
 A.set_method('channel', 'close', close)
 
+-- Sandboxed actors: the channel spawn_vm returns also holds the child process.
+local function child_state(ch, what, token)
+  local state, a, b = A.child_state(ch, token or 0)
+  if state == FAIL then raise(a, what, b) end
+  return state, a
+end
+
+-- Waits until the child left `phase`; returns its new state.
+local function child_leave(ch, what, phase)
+  local rec = current()
+  while true do
+    local token = new_token()
+    local state, a = child_state(ch, what, token)
+    if state ~= phase then
+      if senders[token] then senders[token] = nil end
+      return state, a
+    end
+    enter(rec, what)
+    park_token(rec, token)
+  end
+end
+
+A.set_method('channel', 'kill', function(ch, signo)
+  if signo == nil then signo = 9 end
+  if math.type(signo) ~= 'integer' then raise('EINVAL', 'channel:kill', 'the signal must be an integer') end
+  local ok, code, detail = A.kill(ch, signo)
+  if ok == FAIL then raise(code, 'channel:kill', detail) end
+end)
+
+A.set_method('channel', 'detach', function(ch)
+  local ok, code, detail = A.detach(ch)
+  if ok == FAIL then raise(code, 'channel:detach', detail) end
+end)
+
+-- channel:wait() -> { code = n | nil, signal = 'SIGKILL' | nil, limit = name | nil }: suspends
+-- until the sandboxed actor ended.
+A.set_method('channel', 'wait', function(ch)
+  local state, a = child_state(ch, 'channel:wait')
+  if state == 'starting' then state, a = child_leave(ch, 'channel:wait', 'starting') end
+  if state == 'running' then state, a = child_leave(ch, 'channel:wait', 'running') end
+  if state == 'failed' then raise('sandbox', 'channel:wait', a) end
+  return a
+end)
+
+-- `channel.child_pid` is a field: channels index through a function from here on (set last:
+-- it replaces the method table the methods above went into).
+do
+  local child_pid, methods = A.child_pid, nil
+  methods = A.set_channel_index(function(ch, k)
+    local m = methods[k]
+    if m ~= nil then return m end
+    if k == 'child_pid' then return child_pid(ch) end
+    return nil
+  end)
+end
+
 -- spawn_vm(module) or spawn_vm{ module = ..., inherit_context = ..., mailbox = n }
 function spawn_vm(arg)
-  local module, inherit, capacity
+  local module, inherit, capacity, sandbox, subprocess
   if type(arg) == 'string' then
     module = arg
   elseif type(arg) == 'table' then
     module, inherit, capacity = arg.module, arg.inherit_context, arg.mailbox
+    sandbox, subprocess = arg.sandbox, arg.subprocess
     for k in pairs(arg) do
-      if k ~= 'module' and k ~= 'inherit_context' and k ~= 'mailbox' then
+      if k ~= 'module' and k ~= 'inherit_context' and k ~= 'mailbox' and k ~= 'sandbox' and k ~= 'subprocess' then
         raise('EINVAL', 'spawn_vm', format("unknown option '%s'", tostring(k)))
       end
     end
@@ -152,9 +224,82 @@ function spawn_vm(arg)
     if path == nil then raise('ENOENT', 'spawn_vm', format("module '%s' not found", module)) end
   end
   if path == nil then raise('EINVAL', 'spawn_vm', 'the calling code has no file to resolve the module against') end
+  if sandbox ~= nil or subprocess ~= nil then
+    if sandbox ~= nil and subprocess ~= nil then
+      raise('EINVAL', 'spawn_vm', "'sandbox' and 'subprocess' cannot be used together")
+    end
+    if inherit ~= nil then
+      raise('EINVAL', 'spawn_vm', "'inherit_context' does not apply to an actor in another process")
+    end
+    local name, json
+    if subprocess ~= nil then
+      json = S.subprocess_profile(subprocess)
+    elseif type(sandbox) == 'string' then
+      name = sandbox
+    elseif type(sandbox) == 'table' then
+      local text = RAW.json.encode(sandbox)
+      if text == FAIL then raise('EINVAL', 'spawn_vm', 'the sandbox table cannot be encoded as a profile') end
+      json = text
+    else
+      raise('EINVAL', 'spawn_vm', format('sandbox must be a profile name or table, got %s', type(sandbox)))
+    end
+    local ch, code, detail = A.spawn_sandboxed(path, name, json, capacity)
+    if ch == FAIL then raise(code, 'spawn_vm', detail) end
+    local state, a = child_leave(ch, 'spawn_vm', 'starting')
+    if state == 'failed' then raise('sandbox', 'spawn_vm', a) end
+    return ch
+  end
   local ch, code, detail = A.spawn(path, capacity, inherit == false)
   if ch == FAIL then raise(code, 'spawn_vm', detail) end
   return ch
+end
+
+-- Emilua's subprocess options as a profile: only the namespaces asked for, no Landlock, no
+-- seccomp, no limits (a compatibility form; profiles are how luacell locks an actor down).
+S.subprocess_profile = function(sp)
+  if type(sp) ~= 'table' then raise('EINVAL', 'spawn_vm', 'subprocess must be a table') end
+  local ns = { user = false, pid = false, mount = false, net = false, ipc = false, uts = false, cgroup = false }
+  local stdio = { stdin = 'null', stdout = 'null', stderr = 'null' }
+  local environment = {}
+  for k, v in pairs(sp) do
+    local n = type(k) == 'string' and k:match('^newns_(%a+)$')
+    if n and ns[n] ~= nil then
+      if type(v) ~= 'boolean' then raise('EINVAL', 'spawn_vm', format("subprocess.%s must be a boolean", k)) end
+      ns[n] = v
+    elseif k == 'stdin' or k == 'stdout' or k == 'stderr' then
+      if v ~= 'share' then raise('EINVAL', 'spawn_vm', format("subprocess.%s must be 'share' or nil", k)) end
+      stdio[k] = 'inherit'
+    elseif k == 'environment' then
+      if type(v) ~= 'table' then raise('EINVAL', 'spawn_vm', 'subprocess.environment must be a table') end
+      for ek, ev in pairs(v) do
+        if type(ek) ~= 'string' or type(ev) ~= 'string' then
+          raise('EINVAL', 'spawn_vm', 'subprocess.environment maps names to strings')
+        end
+        environment[ek] = ev
+      end
+    else
+      raise('EINVAL', 'spawn_vm', format("unknown subprocess option '%s'", tostring(k)))
+    end
+  end
+  local any = ns.pid or ns.mount or ns.net or ns.ipc or ns.uts or ns.cgroup
+  if any then ns.user = true end
+  local empty = setmetatable({}, RAW.json.array_mt)
+  local text = RAW.json.encode({
+    namespaces = ns,
+    filesystem = { bind = empty, tmpfs = empty, dev = false, proc = false },
+    landlock = { mode = 'off' },
+    seccomp = { mode = 'off' },
+    environment = environment,
+    stdio = stdio,
+  })
+  if text == FAIL then raise('EINVAL', 'spawn_vm', 'the subprocess options cannot be encoded') end
+  return text
+end
+
+-- Test hooks (a sandboxed actor started with LUACELL_TEST_HOOKS=1 in the main process): play a
+-- compromised actor.
+if A.hook_raw_send then
+  luacell_test = { raw_send = A.hook_raw_send, probe = A.hook_probe }
 end
 
 -- spawn_context_threads(n): n more threads for this VM's execution context; VMs spawned into the

@@ -141,6 +141,9 @@ end
 
 local function common_methods(kind, methods, mt)
   IO_MT[mt] = true
+  -- Sent in a message, the object's descriptor travels (moved: the sender's object is closed
+  -- once the message is delivered). The actor layer calls this to reach it.
+  mt.__luacell_handle = function(self) return HANDLES[self] end
   local function is_self(self, what)
     if getmetatable(self) ~= mt then bad_self(what, kind, self) end
   end
@@ -250,7 +253,13 @@ end
 local ip = {
   address = address,
   tcp = {
-    socket = { new = function() return new_socket() end },
+    -- new() or new(file_descriptor): a socket received in a message becomes an IO object.
+    socket = {
+      new = function(fd)
+        if fd == nil then return new_socket() end
+        return new_socket(check('ip.tcp.socket.new', E.adopt_tcp(fd)))
+      end,
+    },
     acceptor = { new = function() return setmetatable({}, acceptor_mt) end },
   },
 }

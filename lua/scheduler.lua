@@ -144,7 +144,7 @@ local function print_panic(rec, err)
   else
     stderr:write(format("Fiber %s panicked: '%s'\n%s\n", format('%p', rec), msg, tb))
   end
-  note_panic()
+  note_panic(msg)
   exit_status = 1
 end
 

@@ -18,6 +18,7 @@ pub mod ipc;
 pub mod lua;
 pub mod runtime;
 pub mod sandbox;
+pub mod supervisor;
 pub mod sys;
 
 /// The allocator every luacell binary uses (the `luacell` binary, tests and benches declare it

@@ -4,6 +4,15 @@
 static GLOBAL: luacell::Allocator = mimalloc::MiMalloc;
 
 fn main() {
+    // `luacell run` may start sandboxed actors: their supervisor is forked now, before any
+    // thread exists and before the script, its arguments or the environment are read (only the
+    // command word is looked at).
+    if std::env::args_os().nth(1).is_some_and(|c| c == "run") {
+        match luacell::supervisor::start() {
+            Ok(ctl) => luacell::actor::child::set_supervisor(ctl),
+            Err(e) => eprintln!("luacell: cannot start the sandbox supervisor ({e}); sandboxed actors are unavailable"),
+        }
+    }
     let status = luacell::cli::main(std::env::args_os().collect());
     std::process::exit(status);
 }

@@ -15,6 +15,7 @@
 //!   to a closed inbox get the same error.
 
 use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mlua::{Lua, Value};
@@ -22,6 +23,7 @@ use mlua::{Lua, Value};
 use super::Waker;
 use crate::ipc::wire::Limits;
 use crate::lua::api::byte_span::ByteSpan;
+use crate::lua::api::io::FileDescriptor;
 
 /// A message: the values the wire format carries, with channels as in-process capabilities.
 #[derive(Debug)]
@@ -35,6 +37,11 @@ pub enum Msg {
     Buffer(Vec<u8>),
     Table(Vec<(Msg, Msg)>),
     Channel(Sender),
+    /// A channel to an actor in another process: the send end of its capability socket
+    /// (shared by every copy; the actor sees its inbox close when the last copy closes).
+    Address(Arc<OwnedFd>),
+    /// A descriptor handed over (a socket, a file), moved with the message.
+    Fd(OwnedFd),
 }
 
 /// Default mailbox capacity (messages); `spawn_vm{ mailbox = n }` changes it per actor.
@@ -224,7 +231,19 @@ struct Copier<'l> {
     path: Vec<*const std::ffi::c_void>,
 }
 
+/// Recognises the values that travel as capabilities (channels, the inbox, descriptors).
+pub type Capabilities<'a> = dyn Fn(&Value) -> Result<Option<Msg>, Refused> + 'a;
+
 impl Copier<'_> {
+    fn capability(&mut self, m: Msg) -> Result<Msg, Refused> {
+        self.caps += 1;
+        if self.caps > self.limits.max_fds {
+            return Err(Refused(format!("a message with more than {} channels or descriptors", self.limits.max_fds)));
+        }
+        self.grow(3)?;
+        Ok(m)
+    }
+
     fn grow(&mut self, n: usize) -> Result<(), Refused> {
         self.size += n;
         if self.size > self.limits.max_bytes {
@@ -233,12 +252,7 @@ impl Copier<'_> {
         Ok(())
     }
 
-    fn value(
-        &mut self,
-        v: &Value,
-        depth: usize,
-        channel_of: &dyn Fn(&Value) -> Option<Sender>,
-    ) -> Result<Msg, Refused> {
+    fn value(&mut self, v: &Value, depth: usize, capability_of: &Capabilities<'_>) -> Result<Msg, Refused> {
         Ok(match v {
             Value::Nil => {
                 self.grow(1)?;
@@ -270,7 +284,11 @@ impl Copier<'_> {
                     return Err(Refused("a table that contains itself".into()));
                 }
                 if t.metatable().is_some() {
-                    return Err(Refused("a table with a metatable".into()));
+                    // An IO object (its descriptor moves), or refused.
+                    return match capability_of(v)? {
+                        Some(m) => self.capability(m),
+                        None => Err(Refused("a table with a metatable".into())),
+                    };
                 }
                 self.grow(5)?;
                 self.path.push(ptr);
@@ -290,9 +308,9 @@ impl Copier<'_> {
                         Value::Table(_) | Value::Function(_) | Value::UserData(_) => {
                             return Err(Refused(format!("a {} as a table key", super::kind(&k))));
                         }
-                        _ => self.value(&k, depth + 1, channel_of)?,
+                        _ => self.value(&k, depth + 1, capability_of)?,
                     };
-                    entries.push((key, self.value(&val, depth + 1, channel_of)?));
+                    entries.push((key, self.value(&val, depth + 1, capability_of)?));
                 }
                 self.path.pop();
                 Msg::Table(entries)
@@ -315,15 +333,8 @@ impl Copier<'_> {
                 }
                 Msg::Buffer(bytes)
             }
-            Value::UserData(_) => match channel_of(v) {
-                Some(sender) => {
-                    self.caps += 1;
-                    if self.caps > self.limits.max_fds {
-                        return Err(Refused(format!("a message with more than {} channels", self.limits.max_fds)));
-                    }
-                    self.grow(3)?;
-                    Msg::Channel(sender)
-                }
+            Value::UserData(_) => match capability_of(v)? {
+                Some(m) => self.capability(m)?,
                 None => return Err(Refused("a userdata".into())),
             },
             Value::Thread(_) => return Err(Refused("a coroutine".into())),
@@ -333,13 +344,19 @@ impl Copier<'_> {
 }
 
 /// Copies a Lua value into a message, within `limits`. `channel_of` recognises channel userdata.
-pub fn from_lua(v: &Value, limits: &Limits, channel_of: &dyn Fn(&Value) -> Option<Sender>) -> Result<Msg, Refused> {
+pub fn from_lua(v: &Value, limits: &Limits, capability_of: &Capabilities<'_>) -> Result<Msg, Refused> {
     let mut c = Copier { limits, size: HEADER, members: 0, caps: 0, path: Vec::new() };
-    c.value(v, 0, channel_of)
+    c.value(v, 0, capability_of)
+}
+
+/// What a channel in a received message is: a local mailbox or a remote address.
+pub enum Cap {
+    Local(Sender),
+    Remote(Arc<OwnedFd>),
 }
 
 /// Builds the Lua value of a message in the receiving VM; `channel` makes channel userdata.
-pub fn to_lua(lua: &Lua, msg: Msg, channel: &dyn Fn(&Lua, Sender) -> mlua::Result<Value>) -> mlua::Result<Value> {
+pub fn to_lua(lua: &Lua, msg: Msg, channel: &dyn Fn(&Lua, Cap) -> mlua::Result<Value>) -> mlua::Result<Value> {
     Ok(match msg {
         Msg::Nil => Value::Nil,
         Msg::Bool(b) => Value::Boolean(b),
@@ -356,6 +373,8 @@ pub fn to_lua(lua: &Lua, msg: Msg, channel: &dyn Fn(&Lua, Sender) -> mlua::Resul
             }
             Value::Table(t)
         }
-        Msg::Channel(sender) => channel(lua, sender)?,
+        Msg::Channel(sender) => channel(lua, Cap::Local(sender))?,
+        Msg::Address(fd) => channel(lua, Cap::Remote(fd))?,
+        Msg::Fd(fd) => Value::UserData(lua.create_userdata(FileDescriptor(std::cell::RefCell::new(Some(fd))))?),
     })
 }

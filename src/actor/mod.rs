@@ -15,6 +15,8 @@
 //! - a VM ends when nothing can run in it again (or its main fiber panicked); the context ends
 //!   when its last VM has ended.
 
+pub mod child;
+pub mod link;
 pub mod mailbox;
 
 use std::cell::RefCell;
@@ -27,8 +29,11 @@ use std::sync::{Arc, Mutex};
 
 use mlua::{AnyUserData, Function, Lua, Table, UserData, Value};
 
-use self::mailbox::{Mailbox, Received, Sender, Sent};
+use self::child::{ChildHandle, Phase};
+use self::link::{Action, LINK_OWNER, Links};
+use self::mailbox::{Cap, Mailbox, Msg, Received, Refused, Sender, Sent};
 use crate::ipc::wire::Limits;
+use crate::lua::api::io::{FileDescriptor, Handle};
 use crate::lua::api::{Ret3, fail3, ret1};
 use crate::lua::{self as vmlua, RunError, VmKind};
 use crate::runtime::reactor::Backend;
@@ -154,15 +159,38 @@ pub(crate) fn kind(v: &Value) -> &'static str {
     crate::lua::api::type_name(v)
 }
 
+/// Where a channel delivers.
+#[derive(Clone)]
+pub enum Target {
+    /// A mailbox in this process.
+    Local(Sender),
+    /// An actor in another process: the send end of its capability socket.
+    Remote(Arc<OwnedFd>),
+}
+
 /// A channel: the send capability to an actor's mailbox (`spawn_vm` returns one; messages carry
-/// them). `close()` gives the capability up.
-pub struct Channel(RefCell<Option<Sender>>);
+/// them). `close()` gives the capability up. The channel `spawn_vm` returns for a sandboxed
+/// actor also holds the child (kill, detach, pid, how it ended).
+pub struct Channel {
+    target: RefCell<Option<Target>>,
+    child: RefCell<Option<Rc<ChildHandle>>>,
+    /// A remote target's socket as the engine knows it (made on the first wait for room).
+    io: RefCell<Option<Rc<crate::sys::IoFd>>>,
+    /// Message limits of the receiver (a sandboxed actor's profile may lower them).
+    limits: Limits,
+}
+
+impl Channel {
+    fn new(target: Target, limits: Limits) -> Channel {
+        Channel { target: RefCell::new(Some(target)), child: RefCell::new(None), io: RefCell::new(None), limits }
+    }
+}
 
 impl UserData for Channel {
     fn add_fields<F: mlua::UserDataFields<Self>>(fields: &mut F) {
         // Methods are Lua functions of the prelude (they may suspend the calling fiber), in a
         // plain table the metatable indexes directly: no call into Rust per lookup.
-        fields.add_meta_field_with(mlua::MetaMethod::Index, |lua| lua.named_registry_value::<Table>(CHANNEL_METHODS));
+        fields.add_meta_field_with(mlua::MetaMethod::Index, |lua| lua.named_registry_value::<Value>(CHANNEL_METHODS));
     }
 
     fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
@@ -193,6 +221,20 @@ struct Shared {
     group: Arc<Group>,
     global: Arc<Global>,
     args: Vec<String>,
+    engine: crate::lua::api::io::SharedEngine,
+    /// Message links to other processes, read by this thread.
+    links: RefCell<Links>,
+    /// Limits of messages this thread's VMs send and receive (a sandboxed actor's profile).
+    limits: Limits,
+    /// A sandboxed actor's process: heap cap for its VM; test hooks allowed.
+    sandboxed: Option<SandboxedConfig>,
+}
+
+/// What makes a sandboxed actor's context differ.
+#[derive(Clone, Copy, Debug)]
+struct SandboxedConfig {
+    heap_limit: Option<usize>,
+    hooks: bool,
 }
 
 /// A VM to start on a thread (sent there: the Lua state is made by the thread that runs it).
@@ -254,11 +296,21 @@ fn setup_io(e: std::io::Error) -> RunError {
 impl Context {
     /// The main thread's context, on the backend asked for (or the best available).
     pub fn new(backend: Option<Backend>, args: Vec<String>, panicked: Arc<AtomicBool>) -> Result<Context, RunError> {
+        Context::first(backend, args, panicked, Limits::DEFAULT, None)
+    }
+
+    fn first(
+        backend: Option<Backend>,
+        args: Vec<String>,
+        panicked: Arc<AtomicBool>,
+        limits: Limits,
+        sandboxed: Option<SandboxedConfig>,
+    ) -> Result<Context, RunError> {
         let global =
             Arc::new(Global { panicked, backend, threads: Mutex::new(Vec::new()), contexts: AtomicUsize::new(1) });
         let remote = Remote::new().map_err(setup_io)?;
         let group = Group::new(remote.clone());
-        Context::on_thread(global, group, remote, args)
+        Context::on_thread(global, group, remote, args, limits, sandboxed)
     }
 
     fn on_thread(
@@ -266,11 +318,14 @@ impl Context {
         group: Arc<Group>,
         remote: Arc<Remote>,
         args: Vec<String>,
+        limits: Limits,
+        sandboxed: Option<SandboxedConfig>,
     ) -> Result<Context, RunError> {
         let engine = Rc::new(RefCell::new(Engine::new(global.backend)?));
         let own = remote.eventfd.try_clone().map_err(setup_io)?;
         let wake_fd = engine.borrow_mut().adopt(own, crate::sys::FdKind::Pollable);
-        let shared = Rc::new(Shared { remote, group, global, args });
+        let links = RefCell::new(Links::new(&remote, limits));
+        let shared = Rc::new(Shared { remote, group, global, args, engine: engine.clone(), links, limits, sandboxed });
         Ok(Context {
             engine,
             shared,
@@ -303,7 +358,7 @@ impl Context {
         kind: VmKind,
     ) -> Result<(), RunError> {
         let waker = new_waker(&self.shared.remote, owner, &events);
-        let env = VmEnv { waker, mailbox: mailbox.clone(), shared: self.shared.clone(), limits: Limits::DEFAULT };
+        let env = VmEnv { waker, mailbox: mailbox.clone(), shared: self.shared.clone(), limits: self.shared.limits };
         let script_name = path.to_string_lossy().into_owned();
         let init = vmlua::VmInit {
             kind,
@@ -312,7 +367,7 @@ impl Context {
             script: &script_name,
             args: if kind == VmKind::Main { &self.shared.args } else { &[] },
             panicked: self.shared.global.panicked.clone(),
-            heap_limit: None,
+            heap_limit: self.shared.sandboxed.and_then(|c| c.heap_limit),
         };
         let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, events.clone()))?;
         lua.set_app_data(env);
@@ -340,7 +395,9 @@ impl Context {
         let requests: Vec<SpawnRequest> = std::mem::take(&mut *lock(&self.shared.remote.spawns));
         for r in requests {
             let mailbox = r.mailbox.clone();
-            if let Err(e) = self.add_vm(r.owner, r.events, r.mailbox, &r.source, r.path.clone(), VmKind::Worker) {
+            // Inside a sandbox, every VM gets the sandboxed library subset and heap cap.
+            let kind = if self.shared.sandboxed.is_some() { VmKind::Sandboxed } else { VmKind::Worker };
+            if let Err(e) = self.add_vm(r.owner, r.events, r.mailbox, &r.source, r.path.clone(), kind) {
                 // The actor never starts: its mailbox closes, so senders see `Channel closed`.
                 eprintln!("luacell: actor {} cannot start: {e}", r.path.display());
                 self.shared.global.panicked.store(true, Ordering::Relaxed);
@@ -362,7 +419,11 @@ impl Context {
         loop {
             self.start_spawned();
             for owner in self.shared.remote.take() {
-                self.enqueue(owner);
+                if owner == LINK_OWNER {
+                    self.shared.links.borrow_mut().retry(&mut self.engine.borrow_mut());
+                } else {
+                    self.enqueue(owner);
+                }
             }
             let owners: Vec<Owner> = self.engine.borrow().owners_with_finished().collect();
             for owner in owners {
@@ -370,6 +431,12 @@ impl Context {
                     let mut drained = Vec::new();
                     self.engine.borrow_mut().take_for(CONTEXT_OWNER, &mut drained);
                     self.wake_armed = false;
+                } else if owner == LINK_OWNER {
+                    let mut drained = Vec::new();
+                    let mut engine = self.engine.borrow_mut();
+                    engine.take_for(LINK_OWNER, &mut drained);
+                    let ids: Vec<_> = drained.iter().map(|f| f.id).collect();
+                    self.shared.links.borrow_mut().finished(&mut engine, &ids);
                 } else {
                     self.enqueue(owner);
                 }
@@ -495,7 +562,7 @@ fn start_thread(global: Arc<Global>, group: Option<Arc<Group>>, remote: Arc<Remo
             group.live_vms.fetch_add(1, Ordering::AcqRel);
             lock(&remote.spawns).push(r);
         }
-        match Context::on_thread(g.clone(), group.clone(), remote.clone(), Vec::new()) {
+        match Context::on_thread(g.clone(), group.clone(), remote.clone(), Vec::new(), Limits::DEFAULT, None) {
             Ok(ctx) => {
                 if let Err(e) = ctx.run() {
                     eprintln!("luacell: an execution context failed: {e}");
@@ -528,14 +595,109 @@ fn env(lua: &Lua) -> mlua::Result<mlua::AppDataRef<'_, VmEnv>> {
         .ok_or_else(|| mlua::Error::RuntimeError("invariant: the VM has an actor environment".into()))
 }
 
-fn channel_sender(v: &Value) -> Option<Sender> {
-    let Value::UserData(ud) = v else { return None };
-    let ch = ud.borrow::<Channel>().ok()?;
-    ch.0.borrow().as_ref().cloned()
+/// The message form of a value that travels as a capability: a channel, this VM's inbox, a
+/// received descriptor, or an IO object (whose descriptor moves). Objects whose descriptor
+/// moves are added to `moved` (closed once the message is delivered).
+fn capability_of(v: &Value, own: &Arc<Mailbox>, moved: &RefCell<Vec<Value>>) -> Result<Option<Msg>, Refused> {
+    match v {
+        Value::UserData(ud) if ud.is::<InboxRef>() => Ok(Some(Msg::Channel(Sender::new(own.clone())))),
+        Value::UserData(ud) if ud.is::<Channel>() => {
+            let ch = ud.borrow::<Channel>().map_err(|e| Refused(format!("an unreadable channel: {e}")))?;
+            let target = ch.target.borrow();
+            match target.as_ref() {
+                Some(Target::Local(s)) => Ok(Some(Msg::Channel(s.clone()))),
+                Some(Target::Remote(fd)) => Ok(Some(Msg::Address(fd.clone()))),
+                None => Err(Refused("a closed channel".into())),
+            }
+        }
+        Value::UserData(ud) if ud.is::<FileDescriptor>() => {
+            let fd = ud.borrow::<FileDescriptor>().map_err(|e| Refused(format!("an unreadable descriptor: {e}")))?;
+            let dup = match fd.0.borrow().as_ref() {
+                Some(fd) => {
+                    fd.try_clone().map_err(|e| Refused(format!("a descriptor that cannot be duplicated ({e})")))?
+                }
+                None => return Err(Refused("a closed file_descriptor".into())),
+            };
+            moved.borrow_mut().push(v.clone());
+            Ok(Some(Msg::Fd(dup)))
+        }
+        Value::Table(t) => {
+            let Some(mt) = t.metatable() else { return Ok(None) };
+            let Ok(Value::Function(get)) = mt.raw_get::<Value>("__luacell_handle") else { return Ok(None) };
+            let handle = get.call::<Value>(t.clone()).map_err(|e| Refused(format!("an IO object ({e})")))?;
+            let Value::UserData(h) = handle else { return Err(Refused("an IO object that is not open".into())) };
+            let h = h.borrow::<Handle>().map_err(|e| Refused(format!("an IO object ({e})")))?;
+            match h.duplicate() {
+                Some(Ok(fd)) => {
+                    moved.borrow_mut().push(v.clone());
+                    Ok(Some(Msg::Fd(fd)))
+                }
+                Some(Err(e)) => Err(Refused(format!("an IO object whose descriptor cannot be duplicated ({e})"))),
+                None => Err(Refused("a closed IO object".into())),
+            }
+        }
+        _ => Ok(None),
+    }
 }
 
-fn new_channel(lua: &Lua, sender: Sender) -> mlua::Result<Value> {
-    Ok(Value::UserData(lua.create_userdata(Channel(RefCell::new(Some(sender))))?))
+fn new_channel(lua: &Lua, cap: Cap) -> mlua::Result<Value> {
+    let limits = env(lua).map(|e| e.limits).unwrap_or(Limits::DEFAULT);
+    let target = match cap {
+        Cap::Local(s) => Target::Local(s),
+        Cap::Remote(fd) => Target::Remote(fd),
+    };
+    Ok(Value::UserData(lua.create_userdata(Channel::new(target, limits))?))
+}
+
+fn borrow_channel(v: &Value) -> Option<mlua::UserDataRef<Channel>> {
+    match v {
+        Value::UserData(ud) => ud.borrow::<Channel>().ok(),
+        _ => None,
+    }
+}
+
+/// Sends to an actor in another process without blocking the thread.
+fn send_remote(lua: &Lua, ch: &Channel, fd: &Arc<OwnedFd>, m: Msg, token: u64) -> mlua::Result<Ret3> {
+    let e = env(lua)?;
+    let shared = e.shared.clone();
+    let waker = e.waker.clone();
+    drop(e);
+    let value = {
+        let mut engine = shared.engine.borrow_mut();
+        match shared.links.borrow_mut().to_wire(&mut engine, m) {
+            Ok(v) => v,
+            Err(err) => return fail3(lua, crate::sys::errno::code_of(&err), "cannot make an address for the message"),
+        }
+    };
+    let mut out = Vec::new();
+    match link::send_to(fd, &value, &ch.limits, &mut out) {
+        Ok(true) => Ok(ret1(Value::Boolean(true))),
+        Ok(false) => {
+            // The receiver's socket is full: the fiber waits until it has room.
+            let io = {
+                let mut cell = ch.io.borrow_mut();
+                if cell.is_none() {
+                    match fd.try_clone() {
+                        Ok(dup) => *cell = Some(shared.engine.borrow_mut().adopt(dup, crate::sys::FdKind::Socket)),
+                        Err(err) => return fail3(lua, crate::sys::errno::code_of(&err), "cannot wait on the channel"),
+                    }
+                }
+                cell.clone()
+            };
+            if let Some(io) = io {
+                let mut engine = shared.engine.borrow_mut();
+                let action =
+                    shared.links.borrow_mut().watch(&mut engine, io, true, Action::Writable(waker.clone(), token));
+                if action.is_some() {
+                    waker.wake_sender(token);
+                }
+            }
+            Ok(ret1(Value::Boolean(false)))
+        }
+        Err(link::SendError::Closed) => fail3(lua, "closed", "Channel closed"),
+        Err(link::SendError::Refused(why)) => fail3(lua, "EINVAL", format!("cannot send {why}")),
+        Err(link::SendError::Io(err)) => fail3(lua, crate::sys::errno::code_of(&err), "the channel's socket failed"),
+    }
 }
 
 /// Installs the raw actor primitives (`RAW.actor`) for the prelude's `lua/actor.lua`.
@@ -555,36 +717,47 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         })?,
     )?;
 
-    // send(channel, msg, token) -> true | false (full: the fiber waits for `token`) | FAIL, code, detail
+    // send(channel, msg, token) -> true, moved | false (full: the fiber waits for `token`) |
+    // FAIL, code, detail. `moved` lists the objects whose descriptor went with the message.
     t.set(
         "send",
         lua.create_function(|lua, (ch, msg, token): (Value, Value, u64)| -> mlua::Result<Ret3> {
-            let Some(channel) = (match &ch {
-                Value::UserData(ud) => ud.borrow::<Channel>().ok(),
-                _ => None,
-            }) else {
+            let Some(channel) = borrow_channel(&ch) else {
                 return fail3(lua, "EINVAL", "called on something other than a channel");
             };
-            let target = match channel.0.borrow().as_ref() {
-                Some(sender) => sender.mailbox().clone(),
-                None => return fail3(lua, "closed", "Channel closed"),
+            let Some(target) = channel.target.borrow().clone() else {
+                return fail3(lua, "closed", "Channel closed");
             };
-            drop(channel);
             let e = env(lua)?;
-            let sender_of = |v: &Value| match v {
-                Value::UserData(ud) if ud.is::<InboxRef>() => Some(Sender::new(e.mailbox.clone())),
-                _ => channel_sender(v),
-            };
-            let m = match mailbox::from_lua(&msg, &e.limits, &sender_of) {
+            let limits = e.limits.narrowed(channel.limits);
+            let own = e.mailbox.clone();
+            let moved = RefCell::new(Vec::new());
+            let m = match mailbox::from_lua(&msg, &limits, &|v| capability_of(v, &own, &moved)) {
                 Ok(m) => m,
                 Err(r) => return fail3(lua, "EINVAL", format!("cannot send {}", r.0)),
             };
-            let sent = target.send(m, &e.waker, token).0;
-            drop(e);
-            match sent {
-                Sent::Delivered => Ok(ret1(Value::Boolean(true))),
-                Sent::Full => Ok(ret1(Value::Boolean(false))),
-                Sent::Closed => fail3(lua, "closed", "Channel closed"),
+            let moved_list = |lua: &Lua| -> mlua::Result<Value> {
+                let list = moved.take();
+                if list.is_empty() { Ok(Value::Nil) } else { Ok(Value::Table(lua.create_sequence_from(list)?)) }
+            };
+            match target {
+                Target::Local(sender) => {
+                    let sent = sender.mailbox().send(m, &e.waker, token).0;
+                    drop(e);
+                    match sent {
+                        Sent::Delivered => Ok((Value::Boolean(true), moved_list(lua)?, Value::Nil)),
+                        Sent::Full => Ok(ret1(Value::Boolean(false))),
+                        Sent::Closed => fail3(lua, "closed", "Channel closed"),
+                    }
+                }
+                Target::Remote(fd) => {
+                    drop(e);
+                    let r = send_remote(lua, &channel, &fd, m, token)?;
+                    if matches!(r.0, Value::Boolean(true)) {
+                        return Ok((Value::Boolean(true), moved_list(lua)?, Value::Nil));
+                    }
+                    Ok(r)
+                }
             }
         })?,
     )?;
@@ -593,7 +766,11 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         "close",
         lua.create_function(|_, ch: AnyUserData| {
             if let Ok(c) = ch.borrow::<Channel>() {
-                c.0.borrow_mut().take();
+                c.target.borrow_mut().take();
+                c.io.borrow_mut().take();
+                // The spawner's channel of a sandboxed actor: closing it kills the actor unless
+                // it was detached (the handle's drop does it).
+                c.child.borrow_mut().take();
             }
             Ok(())
         })?,
@@ -661,7 +838,7 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
                 }
                 None => start_thread(shared.global.clone(), None, target, Some(request)),
             }
-            Ok(ret1(new_channel(lua, sender)?))
+            Ok(ret1(new_channel(lua, Cap::Local(sender))?))
         })?,
     )?;
 
@@ -685,6 +862,8 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         })?,
     )?;
 
+    install_sandboxed(lua, &t)?;
+
     lua.set_named_registry_value(CHANNEL_METHODS, lua.create_table()?)?;
     lua.set_named_registry_value(INBOX_METHODS, lua.create_table()?)?;
     // set_method('channel' | 'inbox', name, f): the Lua methods of those userdata.
@@ -696,7 +875,241 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
             methods.raw_set(name, f)
         })?,
     )?;
+    // set_channel_index(f) -> methods: channels index through `f` from now on.
+    t.set(
+        "set_channel_index",
+        lua.create_function(|lua, f: Function| {
+            let methods: Table = lua.named_registry_value(CHANNEL_METHODS)?;
+            lua.set_named_registry_value(CHANNEL_METHODS, f)?;
+            Ok(methods)
+        })?,
+    )?;
     t.set("inbox", lua.create_userdata(InboxRef)?)?;
     raw.set("actor", t)?;
     Ok(())
+}
+
+fn channel_child(v: &Value) -> Option<Rc<ChildHandle>> {
+    borrow_channel(v).and_then(|c| c.child.borrow().clone())
+}
+
+/// Message limits a profile sets (it can only lower the defaults).
+fn profile_limits(profile: &crate::sandbox::Profile) -> Limits {
+    let mut l = Limits::DEFAULT;
+    if let Some(b) = profile.limits.message_bytes.value().and_then(|b| usize::try_from(b).ok()) {
+        l.max_bytes = l.max_bytes.min(b);
+    }
+    l
+}
+
+/// The primitives of sandboxed actors: spawn through the supervisor, and the child's record.
+fn install_sandboxed(lua: &Lua, t: &Table) -> mlua::Result<()> {
+    // spawn_sandboxed(path, profile_name | nil, profile_json | nil, capacity, hooks) -> channel |
+    // FAIL, code, detail. The channel's child starts in phase 'starting'.
+    t.set(
+        "spawn_sandboxed",
+        lua.create_function(
+            |lua,
+             (path, name, json, capacity): (String, Option<String>, Option<String>, Option<i64>)|
+             -> mlua::Result<Ret3> {
+                let shared = env(lua)?.shared.clone();
+                if shared.sandboxed.is_some() {
+                    return fail3(lua, "ENOTSUP", "a sandboxed actor cannot start sandboxed actors of its own");
+                }
+                let source = match std::fs::read(&path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return fail3(lua, crate::sys::errno::code_of(&e), format!("cannot read module '{path}'"));
+                    }
+                };
+                let (origin, text) = match (&name, json) {
+                    (Some(n), _) => match crate::sandbox::Profile::text_of(n) {
+                        Ok(t) => (n.clone(), t),
+                        Err(e) => return fail3(lua, "EINVAL", crate::cli::error_chain(&e)),
+                    },
+                    (None, Some(j)) => ("inline profile".to_owned(), j),
+                    (None, None) => return fail3(lua, "EINVAL", "no profile"),
+                };
+                let profile = match crate::sandbox::Profile::parse(&text, &origin) {
+                    Ok(p) => p,
+                    Err(e) => return fail3(lua, "EINVAL", crate::cli::error_chain(&e)),
+                };
+                let capacity = match capacity {
+                    None => mailbox::DEFAULT_CAPACITY,
+                    Some(n) if (1..=1 << 20).contains(&n) => n as usize,
+                    Some(n) => return fail3(lua, "EINVAL", format!("mailbox capacity must be 1 to 1048576, got {n}")),
+                };
+                let pair = crate::sys::cmsg::seqpacket_pair().and_then(|(host, child)| {
+                    crate::sys::shutdown(host.as_fd(), std::net::Shutdown::Read)?;
+                    crate::sys::shutdown(child.as_fd(), std::net::Shutdown::Write)?;
+                    Ok((host, child))
+                });
+                let (host_end, child_end) = match pair {
+                    Ok(p) => p,
+                    Err(e) => return fail3(lua, crate::sys::errno::code_of(&e), "cannot make the actor's channel"),
+                };
+                let req = child::Request {
+                    profile_name: &origin,
+                    profile_json: &text,
+                    module: &source,
+                    path: &path,
+                    mailbox: capacity,
+                    hooks: std::env::var_os("LUACELL_TEST_HOOKS").is_some_and(|v| v == "1"),
+                };
+                let handle = {
+                    let mut engine = shared.engine.borrow_mut();
+                    let handle = match child::request_spawn(&mut engine, &req, child_end) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            return fail3(
+                                lua,
+                                crate::sys::errno::code_of(&e),
+                                format!("cannot ask the supervisor: {e}"),
+                            );
+                        }
+                    };
+                    child::watch(&mut engine, &mut shared.links.borrow_mut(), &handle);
+                    handle
+                };
+                let ch = Channel::new(Target::Remote(Arc::new(host_end)), profile_limits(&profile));
+                *ch.child.borrow_mut() = Some(handle);
+                Ok(ret1(Value::UserData(lua.create_userdata(ch)?)))
+            },
+        )?,
+    )?;
+
+    // child_state(channel, token) -> 'starting' (token woken at the next change) | 'running',
+    // pid | 'failed', text | 'ended', {code, signal, limit} | FAIL, code, detail
+    t.set(
+        "child_state",
+        lua.create_function(|lua, (ch, token): (Value, u64)| -> mlua::Result<Ret3> {
+            let Some(child) = channel_child(&ch) else {
+                return fail3(lua, "EINVAL", "not the channel of a sandboxed actor (or it was closed)");
+            };
+            let s = |x: &str| lua.create_string(x).map(Value::String);
+            match child.phase() {
+                Phase::Starting => {
+                    child.wait(env(lua)?.waker.clone(), token);
+                    Ok(ret1(s("starting")?))
+                }
+                Phase::Running { pid } => {
+                    child.wait(env(lua)?.waker.clone(), token);
+                    Ok((s("running")?, Value::Integer(pid), Value::Nil))
+                }
+                Phase::Failed(text) => Ok((s("failed")?, s(&text)?, Value::Nil)),
+                Phase::Ended { exit, .. } => {
+                    let t = lua.create_table()?;
+                    t.set("code", exit.code)?;
+                    t.set("signal", exit.signal.map(|n| crate::sys::errno::signal_name(n as i32)))?;
+                    t.set("limit", exit.limit)?;
+                    t.set("reason", exit.unknown)?;
+                    Ok((s("ended")?, Value::Table(t), Value::Nil))
+                }
+            }
+        })?,
+    )?;
+
+    // kill(channel, signo) -> true | FAIL, code, detail
+    t.set(
+        "kill",
+        lua.create_function(|lua, (ch, sig): (Value, i64)| -> mlua::Result<Ret3> {
+            let Some(child) = channel_child(&ch) else {
+                return fail3(lua, "EINVAL", "not the channel of a sandboxed actor (or it was closed)");
+            };
+            if !(1..=64).contains(&sig) {
+                return fail3(lua, "EINVAL", format!("{sig} is not a signal number"));
+            }
+            match child.kill(sig as i32) {
+                Ok(()) => Ok(ret1(Value::Boolean(true))),
+                Err(e) => fail3(lua, crate::sys::errno::code_of(&e), "cannot reach the supervisor"),
+            }
+        })?,
+    )?;
+
+    t.set(
+        "detach",
+        lua.create_function(|lua, ch: Value| -> mlua::Result<Ret3> {
+            let Some(child) = channel_child(&ch) else {
+                return fail3(lua, "EINVAL", "not the channel of a sandboxed actor (or it was closed)");
+            };
+            child.detach();
+            Ok(ret1(Value::Boolean(true)))
+        })?,
+    )?;
+
+    t.set("child_pid", lua.create_function(|_, ch: Value| Ok(channel_child(&ch).and_then(|c| c.pid())))?)?;
+
+    // Test hooks (only in a sandboxed actor whose main process ran with LUACELL_TEST_HOOKS=1):
+    // raw_send writes bytes that need not be a message, to play a compromised actor.
+    let hooks = env(lua).ok().and_then(|e| e.shared.sandboxed).is_some_and(|c| c.hooks);
+    if hooks {
+        t.set(
+            "hook_raw_send",
+            lua.create_function(|lua, (ch, bytes): (Value, mlua::LuaString)| -> mlua::Result<Ret3> {
+                let Some(channel) = borrow_channel(&ch) else { return fail3(lua, "EINVAL", "not a channel") };
+                let Some(Target::Remote(fd)) = channel.target.borrow().clone() else {
+                    return fail3(lua, "EINVAL", "not a channel to another process");
+                };
+                match crate::sys::cmsg::send_with(fd.as_fd(), &bytes.as_bytes(), &[], libc::MSG_DONTWAIT) {
+                    Ok(_) => Ok(ret1(Value::Boolean(true))),
+                    Err(e) => fail3(lua, crate::sys::errno::code_of(&e), "raw send failed"),
+                }
+            })?,
+        )?;
+    }
+    Ok(())
+}
+
+/// A sandboxed actor's process exits with this status when its main fiber died because the Lua
+/// heap cap refused an allocation; the supervisor reports it as the `lua_heap_bytes` limit.
+pub const EXIT_HEAP: i32 = 3;
+
+/// What a sandboxed actor's process runs (sent by the main process in the spawn request).
+pub struct SandboxedInit {
+    pub module: Vec<u8>,
+    pub path: String,
+    pub heap_limit: Option<usize>,
+    pub message_bytes: Option<usize>,
+    pub mailbox: usize,
+    pub hooks: bool,
+}
+
+/// The payload of a sandboxed actor's process (after the lockdown): one context on the epoll
+/// backend, one VM with the safe library subset, its inbox fed by descriptor 3. Returns the
+/// process's exit status.
+pub fn run_sandboxed(init: SandboxedInit) -> i32 {
+    let inbox = crate::sys::process::adopt_arranged(3);
+    let mut limits = Limits::DEFAULT;
+    if let Some(b) = init.message_bytes {
+        limits.max_bytes = limits.max_bytes.min(b);
+    }
+    let panicked = Arc::new(AtomicBool::new(false));
+    let config = SandboxedConfig { heap_limit: init.heap_limit, hooks: init.hooks };
+    let run = || -> Result<i32, RunError> {
+        let mut ctx = Context::first(Some(Backend::Epoll), Vec::new(), panicked.clone(), limits, Some(config))?;
+        let owner = ctx.shared.remote.allocate();
+        let events = Arc::new(VmEvents::default());
+        let waker = new_waker(&ctx.shared.remote, owner, &events);
+        let mailbox = Mailbox::new(init.mailbox, waker);
+        ctx.shared.group.live_vms.fetch_add(1, Ordering::AcqRel);
+        {
+            let mut engine = ctx.engine.borrow_mut();
+            ctx.shared
+                .links
+                .borrow_mut()
+                .adopt(&mut engine, inbox, Sender::new(mailbox.clone()))
+                .map_err(|e| RunError::Setup(format!("cannot watch the inbox: {e}")))?;
+        }
+        ctx.add_vm(owner, events, mailbox, &init.module, PathBuf::from(&init.path), VmKind::Sandboxed)?;
+        ctx.run()
+    };
+    match run() {
+        Ok(_) if crate::lua::HEAP_EXHAUSTED.load(Ordering::Relaxed) => EXIT_HEAP,
+        Ok(status) if status == 0 && panicked.load(Ordering::Relaxed) => 1,
+        Ok(status) => status,
+        Err(e) => {
+            eprintln!("luacell: sandboxed actor {}: {e}", init.path);
+            1
+        }
+    }
 }

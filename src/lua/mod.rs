@@ -34,6 +34,10 @@ const SANDBOXED: &str = include_str!("../../lua/sandboxed.lua");
 /// The prelude's bytecode, made by the first VM of the process.
 static PRELUDE_CODE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
 
+/// Set when a fiber died because the Lua heap cap refused an allocation: a sandboxed actor's
+/// process then reports the `lua_heap_bytes` limit (see `crate::supervisor`).
+pub static HEAP_EXHAUSTED: AtomicBool = AtomicBool::new(false);
+
 /// Why a script could not be run (its own errors are reported by the scheduler, not here).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -175,8 +179,11 @@ fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Res
     let panicked = init.panicked.clone();
     raw.set(
         "note_panic",
-        lua.create_function(move |_, ()| {
+        lua.create_function(move |_, msg: Option<mlua::LuaString>| {
             panicked.store(true, Ordering::Relaxed);
+            if msg.is_some_and(|m| m.as_bytes().as_ref() == b"not enough memory") {
+                HEAP_EXHAUSTED.store(true, Ordering::Relaxed);
+            }
             Ok(())
         })?,
     )?;

@@ -118,6 +118,11 @@ impl<S> Engine<S> {
         self.current = owner;
     }
 
+    /// The owner new ops are tagged with.
+    pub fn owner(&self) -> Owner {
+        self.current
+    }
+
     /// Waits like [`Engine::wait`] and sorts what finished by owner, for [`Engine::take_for`].
     /// Returns whether anything finished.
     pub fn wait_routed(&mut self, block: bool) -> io::Result<bool> {
@@ -219,7 +224,11 @@ impl<S> Engine<S> {
     /// Starts an IO op; `sink` comes back with its `Finished`.
     pub fn start_io(&mut self, op: Op, sink: Option<S>) -> Started<S> {
         let token = match &op {
-            Op::Accept { fd } | Op::Connect { fd, .. } | Op::Read { fd, .. } | Op::Write { fd, .. } => fd.token(),
+            Op::Accept { fd }
+            | Op::Connect { fd, .. }
+            | Op::Read { fd, .. }
+            | Op::Write { fd, .. }
+            | Op::Poll { fd, .. } => fd.token(),
         };
         let id = self.alloc(Slot::Io { token, sink });
         match self.reactor.start(id, op) {

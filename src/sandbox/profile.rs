@@ -421,15 +421,18 @@ impl Profile {
 
     /// Loads a profile by shipped name, or from a file when `spec` contains '/' or ends in `.json`.
     pub fn load(spec: &str) -> Result<Profile, ProfileError> {
+        Profile::parse(&Profile::text_of(spec)?, spec)
+    }
+
+    /// The JSON text of a profile named as [`Profile::load`] takes it (not yet validated).
+    pub fn text_of(spec: &str) -> Result<String, ProfileError> {
         if spec.contains('/') || spec.ends_with(".json") {
             let path = PathBuf::from(spec);
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source })?;
-            return Profile::parse(&text, spec);
+            return std::fs::read_to_string(&path).map_err(|source| ProfileError::Read { path: path.clone(), source });
         }
         let (_, text) =
             SHIPPED.iter().find(|(name, _)| *name == spec).ok_or_else(|| ProfileError::UnknownName(spec.to_owned()))?;
-        Profile::parse(text, spec)
+        Ok((*text).to_owned())
     }
 
     fn validate(&self, origin: &str) -> Result<(), ProfileError> {

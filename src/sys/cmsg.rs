@@ -57,13 +57,19 @@ pub fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
 /// Sends one datagram carrying `fds` (at most [`SCM_MAX_FD`]). `MSG_NOSIGNAL`: a closed peer is
 /// `EPIPE`.
 pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+    send_with(sock, bytes, fds, 0)
+}
+
+/// [`send`] with extra flags (`MSG_DONTWAIT`: a full socket is `EAGAIN`).
+pub fn send_with(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>], flags: i32) -> io::Result<usize> {
+    let flags = flags | libc::MSG_NOSIGNAL;
     if fds.len() > SCM_MAX_FD {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     if fds.is_empty() {
         // No control data: plain send(2), which skips sendmsg's msghdr copy-in.
         // SAFETY: `bytes` is a valid slice for the whole call; `sock` is a live descriptor.
-        let n = unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        let n = unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
         return if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) };
     }
     let data_len = fds.len() * size_of::<RawFd>();
@@ -81,7 +87,7 @@ pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::R
     // SAFETY: `msg` points at `iov` (one iovec over `bytes`, which the kernel only reads) and at
     // `control` (a buffer of `control.len()` bytes laid out as one SCM_RIGHTS cmsghdr); all of
     // them live across the call, and every fd in it is borrowed from a live owner.
-    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, flags) };
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n.unsigned_abs()) }
 }
 

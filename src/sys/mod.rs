@@ -190,6 +190,19 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
     }
 }
 
+/// Whether `fd` is ready for `events` (`POLLIN` or `POLLOUT`) right now; an error or hang-up
+/// counts as ready (the next syscall on it reports what happened).
+pub fn poll_now(fd: BorrowedFd<'_>, events: libc::c_short) -> io::Result<bool> {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+    // SAFETY: one valid, exclusively borrowed pollfd that lives across the call; the fd is
+    // borrowed from a live owner; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n > 0 && p.revents != 0)
+}
+
 /// `shutdown(2)` one direction of a socket.
 pub fn shutdown(fd: BorrowedFd<'_>, how: std::net::Shutdown) -> io::Result<()> {
     socket2::SockRef::from(&fd).shutdown(how)

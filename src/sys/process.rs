@@ -442,6 +442,35 @@ pub fn clear_environment() {
     unsafe { libc::clearenv() };
 }
 
+/// Sets `sig` to be ignored.
+pub fn ignore_signal(sig: libc::c_int) {
+    // SAFETY: SIG_IGN installs no handler code; the call only changes this process's
+    // disposition table.
+    unsafe { libc::signal(sig, libc::SIG_IGN) };
+}
+
+/// Overwrites with zeros the argument and environment strings the kernel put on this process's
+/// stack at exec (`/proc/self/stat` fields 48 to 51 say where they are), so that nothing forked
+/// from this process afterwards can read them. The caller cleared its environment first and no
+/// longer needs its arguments; it is single-threaded.
+pub fn scrub_initial_strings() {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return };
+    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    // Field 3 (state) is fields[0]; fields 48..=51 are fields[45..=48].
+    let (Some(&arg_start), Some(&env_end)) = (fields.get(45), fields.get(48)) else { return };
+    if arg_start == 0 || env_end <= arg_start || env_end - arg_start > 16 << 20 {
+        return;
+    }
+    let len = (env_end - arg_start) as usize;
+    // SAFETY: [arg_start, env_end) is the block of argument and environment strings the kernel
+    // wrote at the top of this process's stack at exec; it stays mapped and writable for the
+    // life of the process. Nothing reads it any more: the environment was cleared (clearenv
+    // leaves `environ` empty), and the caller does not use its arguments from here on.
+    unsafe { std::ptr::write_bytes(arg_start as usize as *mut u8, 0, len) };
+}
+
 /// `write(fd, bytes)` once, retried on EINTR.
 pub fn write_raw(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
     loop {

@@ -83,6 +83,27 @@ impl Handle {
     fn live(&self) -> Option<&Rc<IoFd>> {
         self.io.as_ref()
     }
+
+    /// A duplicate of the object's descriptor (to send it in a message).
+    pub fn duplicate(&self) -> Option<std::io::Result<OwnedFd>> {
+        self.io.as_ref().map(|io| io.as_fd().try_clone_to_owned())
+    }
+}
+
+/// A descriptor that arrived in a message and was not yet made into an IO object
+/// (`ip.tcp.socket.new(fd)` adopts it). Sending it again moves it on.
+pub struct FileDescriptor(pub RefCell<Option<OwnedFd>>);
+
+impl UserData for FileDescriptor {
+    fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("close", |_, this, ()| {
+            this.0.borrow_mut().take();
+            Ok(())
+        });
+        methods.add_meta_method(mlua::MetaMethod::ToString, |_, this, ()| {
+            Ok(if this.0.borrow().is_some() { "file_descriptor" } else { "file_descriptor (closed)" })
+        });
+    }
 }
 
 fn closed(lua: &Lua) -> mlua::Result<MultiValue> {
@@ -278,6 +299,36 @@ pub fn raw_table(lua: &Lua, engine: SharedEngine, owner: Owner) -> mlua::Result<
                 Ok(s) => s,
                 Err(err) => return fail_io(lua, &err),
             };
+            Ok(one(make_handle(lua, &e, sock.into(), FdKind::Socket)?))
+        })?,
+    )?;
+
+    // adopt_tcp(file_descriptor) -> handle: takes a received descriptor, which must be a TCP
+    // socket.
+    let e = engine.clone();
+    t.set(
+        "adopt_tcp",
+        lua.create_function(move |lua, fd: Value| {
+            let Value::UserData(ud) = &fd else {
+                return fail(lua, "EINVAL", format!("bad argument #1 (file_descriptor expected, got {})", type_name(&fd)));
+            };
+            let Ok(holder) = ud.borrow::<FileDescriptor>() else {
+                return fail(lua, "EINVAL", "bad argument #1 (file_descriptor expected, got userdata)");
+            };
+            let Some(owned) = holder.0.borrow_mut().take() else {
+                return fail(lua, "EBADF", "the file_descriptor was already used or closed");
+            };
+            let sock = Socket::from(owned);
+            let is_tcp = matches!(sock.r#type(), Ok(t) if t == Type::STREAM)
+                && matches!(sock.local_addr().map(|a| a.family()), Ok(f) if f == libc::AF_INET as libc::sa_family_t || f == libc::AF_INET6 as libc::sa_family_t);
+            if !is_tcp {
+                // Not taken: the holder gets its descriptor back.
+                *holder.0.borrow_mut() = Some(sock.into());
+                return fail(lua, "EINVAL", "the file_descriptor is not a TCP socket");
+            }
+            if let Err(err) = sock.set_nonblocking(true) {
+                return fail_io(lua, &err);
+            }
             Ok(one(make_handle(lua, &e, sock.into(), FdKind::Socket)?))
         })?,
     )?;

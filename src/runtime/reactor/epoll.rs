@@ -134,6 +134,15 @@ impl EpollReactor {
                 }
                 Err(e) => (Attempt::Done(Err(e)), false),
             },
+            Op::Poll { fd, output } => {
+                let want = if *output { libc::POLLOUT } else { libc::POLLIN };
+                match sys::poll_now(fd.as_fd_ref(), want) {
+                    Ok(true) => (Attempt::Done(Ok(Output::Bytes(0))), false),
+                    Ok(false) => (Attempt::WouldBlock, true),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => return None,
+                    Err(e) => (Attempt::Done(Err(e)), false),
+                }
+            }
             Op::Connect { fd, addr, started } => {
                 let sock = SockRef::from(&**fd);
                 if !*started {

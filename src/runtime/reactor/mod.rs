@@ -65,25 +65,35 @@ pub enum Op {
         fd: Rc<IoFd>,
         buf: Vec<u8>,
     },
+    /// Waits until the descriptor is readable (or writable, with `output`) without touching
+    /// its data: for sockets whose messages are taken with `recvmsg` (descriptors attached).
+    Poll {
+        fd: Rc<IoFd>,
+        output: bool,
+    },
 }
 
 impl Op {
     fn fd(&self) -> &Rc<IoFd> {
         match self {
-            Op::Accept { fd } | Op::Connect { fd, .. } | Op::Read { fd, .. } | Op::Write { fd, .. } => fd,
+            Op::Accept { fd }
+            | Op::Connect { fd, .. }
+            | Op::Read { fd, .. }
+            | Op::Write { fd, .. }
+            | Op::Poll { fd, .. } => fd,
         }
     }
 
     /// Whether this op waits for readability (else writability).
     fn is_input(&self) -> bool {
-        matches!(self, Op::Accept { .. } | Op::Read { .. })
+        matches!(self, Op::Accept { .. } | Op::Read { .. } | Op::Poll { output: false, .. })
     }
 
     /// Gives back the op's buffer, if it has one, for reuse.
     pub fn into_buffer(self) -> Option<Vec<u8>> {
         match self {
             Op::Read { buf, .. } | Op::Write { buf, .. } => Some(buf),
-            Op::Accept { .. } | Op::Connect { .. } => None,
+            Op::Accept { .. } | Op::Connect { .. } | Op::Poll { .. } => None,
         }
     }
 }

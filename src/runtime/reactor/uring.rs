@@ -74,6 +74,10 @@ impl UringReactor {
             Op::Connect { fd, addr, .. } => {
                 opcode::Connect::new(types::Fd(fd.raw()), addr.as_ptr().cast(), addr.len()).build()
             }
+            Op::Poll { fd, output } => {
+                let mask = if *output { libc::POLLOUT } else { libc::POLLIN };
+                opcode::PollAdd::new(types::Fd(fd.raw()), mask as u32).build()
+            }
         };
         entry.user_data(u64::from(id))
     }
@@ -140,6 +144,7 @@ impl UringReactor {
                     }
                     Op::Connect { .. } => Ok(Output::Connected),
                     Op::Read { .. } | Op::Write { .. } => Ok(Output::Bytes(res.unsigned_abs() as usize)),
+                    Op::Poll { .. } => Ok(Output::Bytes(0)),
                 }
             };
             out.push(Completion { id, op, result });
