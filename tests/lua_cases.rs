@@ -84,6 +84,7 @@ fn run_all(backend: &str) {
             .args(&args)
             .current_dir(&dir)
             .env("LUACELL_IO", backend)
+            .env("LUACELL_TEST_HOOKS", "1")
             .output()
             .expect("luacell runs");
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -187,15 +187,6 @@ impl ChildHandle {
     }
 }
 
-impl Drop for ChildHandle {
-    /// The spawner's channel is gone: an actor nobody detached is killed (as in Emilua).
-    fn drop(&mut self) {
-        if !self.detached.get() {
-            let _ = self.kill(libc::SIGKILL);
-        }
-    }
-}
-
 fn field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
     let Value::Table(entries) = v else { return None };
     entries.iter().find(|(k, _)| matches!(k, Key::Bytes(b) if b == name.as_bytes())).map(|(_, v)| v)

@@ -128,10 +128,11 @@ impl Links {
 
     /// Handles link ops that finished (the context collected them for [`LINK_OWNER`]).
     pub fn finished(&mut self, engine: &mut Eng, ops: &[OpId]) {
-        for op in ops {
-            if let Some(action) = self.ops.remove(op) {
-                self.act(engine, action);
-            }
+        // Every action is taken out before any runs: an action may start a new op, which can
+        // reuse the id of one of these (finished ops free their ids).
+        let actions: Vec<Action> = ops.iter().filter_map(|op| self.ops.remove(op)).collect();
+        for action in actions {
+            self.act(engine, action);
         }
     }
 

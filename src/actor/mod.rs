@@ -184,6 +184,25 @@ impl Channel {
     fn new(target: Target, limits: Limits) -> Channel {
         Channel { target: RefCell::new(Some(target)), child: RefCell::new(None), io: RefCell::new(None), limits }
     }
+
+    /// Gives the capability up. The spawner's channel of a sandboxed actor also kills the actor,
+    /// unless it was detached (as in Emilua).
+    fn close(&self) {
+        self.target.borrow_mut().take();
+        self.io.borrow_mut().take();
+        if let Some(child) = self.child.borrow_mut().take()
+            && !child.is_detached()
+        {
+            let _ = child.kill(libc::SIGKILL);
+        }
+    }
+}
+
+impl Drop for Channel {
+    /// A channel collected without `close()`: the same.
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl UserData for Channel {
@@ -417,14 +436,8 @@ impl Context {
 
     fn run_loop(&mut self) -> Result<i32, RunError> {
         loop {
-            self.start_spawned();
-            for owner in self.shared.remote.take() {
-                if owner == LINK_OWNER {
-                    self.shared.links.borrow_mut().retry(&mut self.engine.borrow_mut());
-                } else {
-                    self.enqueue(owner);
-                }
-            }
+            // Link ops that finished are handled first: their op ids are free again, and a
+            // link op started below may take one.
             let owners: Vec<Owner> = self.engine.borrow().owners_with_finished().collect();
             for owner in owners {
                 if owner == CONTEXT_OWNER {
@@ -437,6 +450,14 @@ impl Context {
                     engine.take_for(LINK_OWNER, &mut drained);
                     let ids: Vec<_> = drained.iter().map(|f| f.id).collect();
                     self.shared.links.borrow_mut().finished(&mut engine, &ids);
+                } else {
+                    self.enqueue(owner);
+                }
+            }
+            self.start_spawned();
+            for owner in self.shared.remote.take() {
+                if owner == LINK_OWNER {
+                    self.shared.links.borrow_mut().retry(&mut self.engine.borrow_mut());
                 } else {
                     self.enqueue(owner);
                 }
@@ -766,11 +787,7 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         "close",
         lua.create_function(|_, ch: AnyUserData| {
             if let Ok(c) = ch.borrow::<Channel>() {
-                c.target.borrow_mut().take();
-                c.io.borrow_mut().take();
-                // The spawner's channel of a sandboxed actor: closing it kills the actor unless
-                // it was detached (the handle's drop does it).
-                c.child.borrow_mut().take();
+                c.close();
             }
             Ok(())
         })?,
@@ -1043,6 +1060,19 @@ fn install_sandboxed(lua: &Lua, t: &Table) -> mlua::Result<()> {
     // raw_send writes bytes that need not be a message, to play a compromised actor.
     let hooks = env(lua).ok().and_then(|e| e.shared.sandboxed).is_some_and(|c| c.hooks);
     if hooks {
+        // probe(name, args...) -> 'ok DETAIL' | 'err ERRNO': one escape attempt from this process.
+        t.set(
+            "hook_probe",
+            lua.create_function(|_, (name, args): (String, mlua::Variadic<String>)| {
+                Ok(match crate::sandbox::probe::attempt(&name, &args) {
+                    Ok(detail) => format!("ok {detail}"),
+                    Err(e) => format!(
+                        "err {}",
+                        crate::sys::errno::name(e).map_or_else(|| format!("errno {e}"), str::to_owned)
+                    ),
+                })
+            })?,
+        )?;
         t.set(
             "hook_raw_send",
             lua.create_function(|lua, (ch, bytes): (Value, mlua::LuaString)| -> mlua::Result<Ret3> {

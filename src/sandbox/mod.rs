@@ -18,6 +18,7 @@ pub mod features;
 pub mod fuzzing;
 mod landlock;
 pub mod plan;
+pub mod probe;
 pub mod profile;
 mod report;
 pub mod seccomp;

@@ -1,0 +1,20 @@
+-- A sandboxed actor answers requests; it runs as a worker with the safe library subset, in a
+-- process of its own, and ends with status 0 when its inbox closes.
+local inbox = require 'inbox'
+local ch = spawn_vm{ module = './sandbox_request_reply_actor', sandbox = 'untrusted-plugin' }
+print('child pid is an integer:', math.type(ch.child_pid) == 'integer')
+ch:send{ op = 'describe', reply = inbox }
+local d = inbox:receive()
+print('context', d.context)
+print('io, debug, os.execute, dofile, package.loadlib:', d.io, d.debug, d.execute, d.dofile, d.loadlib)
+print('binary chunks refused:', d.binary)
+for i = 1, 3 do
+  ch:send{ op = 'double', n = i, reply = inbox }
+  print('double', i, inbox:receive())
+end
+ch:send{ op = 'stop' }
+local e = ch:wait()
+print('ended with code', e.code, 'signal', e.signal, 'limit', e.limit)
+-- After it ended, its channel is closed for sending.
+local ok, err = pcall(ch.send, ch, 'late')
+print('send after end:', ok, err.code)
