@@ -388,7 +388,8 @@ impl Context {
             panicked: self.shared.global.panicked.clone(),
             heap_limit: self.shared.sandboxed.and_then(|c| c.heap_limit),
         };
-        let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, events.clone()))?;
+        let hooks = self.shared.sandboxed.is_some_and(|c| c.hooks);
+        let (lua, s) = vmlua::new_vm(&init, &|lua, raw| install(lua, raw, events.clone(), hooks))?;
         lua.set_app_data(env);
         let chunk = if kind == VmKind::Main {
             vmlua::compile(&lua, source, &path)?
@@ -722,7 +723,7 @@ fn send_remote(lua: &Lua, ch: &Channel, fd: &Arc<OwnedFd>, m: Msg, token: u64) -
 }
 
 /// Installs the raw actor primitives (`RAW.actor`) for the prelude's `lua/actor.lua`.
-fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
+fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>, hooks: bool) -> mlua::Result<()> {
     let t = lua.create_table()?;
 
     // receive() -> true, msg | false (nothing yet: the VM is told when it comes) | FAIL, code
@@ -879,7 +880,7 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>) -> mlua::Result<()> {
         })?,
     )?;
 
-    install_sandboxed(lua, &t)?;
+    install_sandboxed(lua, &t, hooks)?;
 
     lua.set_named_registry_value(CHANNEL_METHODS, lua.create_table()?)?;
     lua.set_named_registry_value(INBOX_METHODS, lua.create_table()?)?;
@@ -920,7 +921,7 @@ fn profile_limits(profile: &crate::sandbox::Profile) -> Limits {
 }
 
 /// The primitives of sandboxed actors: spawn through the supervisor, and the child's record.
-fn install_sandboxed(lua: &Lua, t: &Table) -> mlua::Result<()> {
+fn install_sandboxed(lua: &Lua, t: &Table, hooks: bool) -> mlua::Result<()> {
     // spawn_sandboxed(path, profile_name | nil, profile_json | nil, capacity, hooks) -> channel |
     // FAIL, code, detail. The channel's child starts in phase 'starting'.
     t.set(
@@ -1058,7 +1059,6 @@ fn install_sandboxed(lua: &Lua, t: &Table) -> mlua::Result<()> {
 
     // Test hooks (only in a sandboxed actor whose main process ran with LUACELL_TEST_HOOKS=1):
     // raw_send writes bytes that need not be a message, to play a compromised actor.
-    let hooks = env(lua).ok().and_then(|e| e.shared.sandboxed).is_some_and(|c| c.hooks);
     if hooks {
         // probe(name, args...) -> 'ok DETAIL' | 'err ERRNO': one escape attempt from this process.
         t.set(

@@ -3,7 +3,7 @@ local inbox = require 'inbox'
 local time = require 'time'
 
 -- A receive that waited on an actor fails with 'Channel closed' when the actor is killed.
-local a = spawn_vm{ module = './sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
+local a = spawn_vm{ module = './lib_sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
 a:send{ op = 'hold', reply = inbox }
 print(inbox:receive())
 local waiter = spawn(function()
@@ -16,25 +16,25 @@ local e = a:wait()
 print('killed:', e.code, e.signal, e.limit)
 
 -- kill(signo) delivers that signal (the reaper forwards SIGTERM).
-local b = spawn_vm{ module = './sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
+local b = spawn_vm{ module = './lib_sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
 b:kill(15)
 print('terminated:', b:wait().signal)
 
 -- Closing the spawner's channel kills the actor (as in Emilua) ...
-local c = spawn_vm{ module = './sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
+local c = spawn_vm{ module = './lib_sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
 c:send{ op = 'hold', reply = inbox }
 print(inbox:receive())
 c:close()
 print('after close:', pcall(inbox.receive, inbox))
 
 -- ... unless it was detached: then it lives on and still answers.
-local d = spawn_vm{ module = './sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
+local d = spawn_vm{ module = './lib_sandbox_lifecycle_actor', sandbox = 'untrusted-plugin' }
 d:send{ op = 'later', reply = inbox }
 d:detach()
 d:close()
 print('detached:', inbox:receive())
 
 -- Misuse of the child methods.
-local l = spawn_vm('./sandbox_lifecycle_actor')
+local l = spawn_vm('./lib_sandbox_lifecycle_actor')
 print(pcall(l.kill, l))
 print(select(2, pcall(a.kill, a, 'x')).code)

@@ -2,8 +2,8 @@
 -- (a large one travels as a sealed memfd), addresses forwarded from one sandboxed actor to
 -- another, and a local actor talking to a sandboxed one. Nothing is lost.
 local inbox = require 'inbox'
-local a = spawn_vm{ module = './sandbox_messages_actor', sandbox = 'untrusted-plugin' }
-local b = spawn_vm{ module = './sandbox_messages_actor', sandbox = 'untrusted-plugin' }
+local a = spawn_vm{ module = './lib_sandbox_messages_actor', sandbox = 'untrusted-plugin' }
+local b = spawn_vm{ module = './lib_sandbox_messages_actor', sandbox = 'untrusted-plugin' }
 
 a:send{ op = 'echo', reply = inbox, v = { 1, 2.5, 'three', true, { deep = { deeper = { 'x' } } }, [10] = false } }
 local v = inbox:receive().v
@@ -23,7 +23,7 @@ a:send{ op = 'forward', to = b, msg = { op = 'echo', reply = inbox, v = 'via a t
 print(inbox:receive().v)
 
 -- A local actor (same process) talks to the sandboxed b.
-local l = spawn_vm('./sandbox_messages_local')
+local l = spawn_vm('./lib_sandbox_messages_local')
 l:send{ peer = b, reply = inbox }
 print(inbox:receive())
 

@@ -1,7 +1,7 @@
 -- A sandboxed actor answers requests; it runs as a worker with the safe library subset, in a
 -- process of its own, and ends with status 0 when its inbox closes.
 local inbox = require 'inbox'
-local ch = spawn_vm{ module = './sandbox_request_reply_actor', sandbox = 'untrusted-plugin' }
+local ch = spawn_vm{ module = './lib_sandbox_request_reply_actor', sandbox = 'untrusted-plugin' }
 print('child pid is an integer:', math.type(ch.child_pid) == 'integer')
 ch:send{ op = 'describe', reply = inbox }
 local d = inbox:receive()
