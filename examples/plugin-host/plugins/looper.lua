@@ -1,0 +1,2 @@
+-- Never answers.
+return function(text) while true do end end

@@ -1,0 +1,2 @@
+-- Spins past its CPU quota.
+while true do end
