@@ -22,7 +22,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::actor::child::table;
+use crate::actor::child::{field, table};
 use crate::ipc::channel::{Channel, ChannelError};
 use crate::ipc::wire::{Key, Limits, Value};
 use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, spawn};
@@ -128,11 +128,6 @@ fn shutdown(children: &mut Vec<Child>) -> ! {
     // Dropping a Sandboxed kills and reaps it.
     children.clear();
     process::exit_now(0)
-}
-
-fn field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
-    let Value::Table(entries) = v else { return None };
-    entries.iter().find(|(k, _)| matches!(k, Key::Bytes(b) if b == name.as_bytes())).map(|(_, v)| v)
 }
 
 fn int(v: &Value, name: &str) -> Option<i64> {

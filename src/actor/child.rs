@@ -96,14 +96,11 @@ impl ChildHandle {
             return Ok(());
         }
         let Some(client) = CLIENT.get() else { return Err(io::Error::from_raw_os_error(libc::ENOSYS)) };
-        client.send(
-            &table(vec![
-                ("op", Value::Bytes(b"kill".to_vec())),
-                ("id", Value::Int(self.id as i64)),
-                ("signal", Value::Int(i64::from(signal))),
-            ]),
-            Vec::new(),
-        )
+        client.send(&table(vec![
+            ("op", Value::Bytes(b"kill".to_vec())),
+            ("id", Value::Int(self.id as i64)),
+            ("signal", Value::Int(i64::from(signal))),
+        ]))
     }
 
     /// The report socket is readable: take every message, wake the waiters, watch again unless
@@ -187,7 +184,8 @@ impl ChildHandle {
     }
 }
 
-fn field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+/// The entry `name` of a table with string keys (the control and report messages).
+pub fn field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
     let Value::Table(entries) = v else { return None };
     entries.iter().find(|(k, _)| matches!(k, Key::Bytes(b) if b == name.as_bytes())).map(|(_, v)| v)
 }
@@ -211,7 +209,7 @@ pub fn set_supervisor(sock: OwnedFd) {
 }
 
 impl Client {
-    fn send(&self, v: &Value, _keep: Vec<OwnedFd>) -> io::Result<()> {
+    fn send(&self, v: &Value) -> io::Result<()> {
         let mut out = Vec::new();
         let fds = wire::encode_into(v, &Limits::DEFAULT, &mut out)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -265,7 +263,7 @@ pub fn request_spawn(
         ("inbox", Value::Fd(inbox_end)),
         ("report", Value::Fd(theirs)),
     ]);
-    client.send(&msg, Vec::new())?;
+    client.send(&msg)?;
     let report = engine.adopt(mine, FdKind::Socket);
     Ok(Rc::new(ChildHandle {
         id,

@@ -184,11 +184,10 @@ impl Links {
                 }
                 Ok(None) => {
                     let sock = link_sock(&self.links, id);
+                    // Readable already: go round again.
                     if let Some(sock) = sock
-                        && let Some(action) = self.watch(engine, sock, false, Action::Readable(id))
+                        && self.watch(engine, sock, false, Action::Readable(id)).is_some()
                     {
-                        // Readable already: go round again.
-                        drop(action);
                         continue;
                     }
                     return;
