@@ -14,8 +14,10 @@
 //! starting with a tab) are dropped; the `stack traceback:` header itself is kept, so a case
 //! still proves that a traceback was printed.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn cases_dir() -> PathBuf {
     std::env::var_os("LUACELL_CASES_DIR")
@@ -66,6 +68,43 @@ fn header(source: &str, key: &str) -> Option<String> {
     source.lines().take(5).find_map(|l| l.strip_prefix(&format!("-- {key}: ")).map(str::to_owned))
 }
 
+/// How long a case may run before it counts as hung. Not a speed check: every case finishes in
+/// well under a second; this only turns a hang into a named failure instead of a stalled CI.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Runs `cmd` to its end, or kills it (it is our own child) once it ran for [`HANG_GUARD`].
+fn run_guarded(mut cmd: Command) -> Option<Output> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("luacell runs");
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stderr.read_to_end(&mut b);
+        b
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for luacell") {
+            break Some(status);
+        }
+        if started.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // A killed case's own children (its supervisor) die with it and close the pipes.
+    let stdout = out_reader.join().expect("stdout reader");
+    let stderr = err_reader.join().expect("stderr reader");
+    status.map(|status| Output { status, stdout, stderr })
+}
+
 fn run_all(backend: &str) {
     let bin = binary();
     let dir = cases_dir();
@@ -78,15 +117,17 @@ fn run_all(backend: &str) {
         let args: Vec<String> =
             header(&source, "args").map(|a| a.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
         let name = case.file_name().expect("case has a name").to_string_lossy().into_owned();
-        let out = Command::new(&bin)
-            .arg("run")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("run")
             .arg(&name)
             .args(&args)
             .current_dir(&dir)
             .env("LUACELL_IO", backend)
-            .env("LUACELL_TEST_HOOKS", "1")
-            .output()
-            .expect("luacell runs");
+            .env("LUACELL_TEST_HOOKS", "1");
+        let Some(out) = run_guarded(cmd) else {
+            failures.push(format!("case {name} under {backend}: still running after {HANG_GUARD:?}; killed (a hang)"));
+            continue;
+        };
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = normalise_stderr(&String::from_utf8_lossy(&out.stderr));
         let want_out = expected(case, "stdout");

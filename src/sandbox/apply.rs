@@ -105,6 +105,15 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     let report = Report(process::adopt_arranged(report_fd));
     let parent = process::adopt_arranged(report_fd + 1);
     let forked = matches!(payload, Payload::Function(_));
+    // The reaper blocks what it forwards before the spawner can learn it is ready: pid 1 of a
+    // namespace drops a signal it neither blocks nor handles, so a `kill` right after the spawn
+    // would otherwise be lost. Blocked, it stays pending and the reaper forwards it.
+    let forwarded = SigSet::of(&wanted_signals());
+    if plan.reaper
+        && let Err(e) = process::sigprocmask(libc::SIG_BLOCK, &forwarded)
+    {
+        return report_failure(&report, fail(Step::Fork, 0)(e));
+    }
     match setup(plan, parent, forked) {
         Ok(enforced) => {
             let landlock = match (plan.landlock.is_some(), enforced) {
@@ -121,10 +130,6 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
         }
     }
     if plan.reaper {
-        let forwarded = SigSet::of(&wanted_signals());
-        if let Err(e) = process::sigprocmask(libc::SIG_BLOCK, &forwarded) {
-            return report_failure(&report, fail(Step::Fork, 0)(e));
-        }
         match process::fork() {
             Err(e) => return report_failure(&report, fail(Step::Fork, 0)(e)),
             Ok(Some(pid)) => reap(plan, &report, pid, &forwarded),
