@@ -9,7 +9,8 @@
 //!
 //! Protocol (wire-format messages, `docs/architecture.md` has the table):
 //! - main → supervisor, on the control socket: `{op='spawn', id, name, profile, module, path,
-//!   mailbox, hooks, inbox=FD, report=FD}` and `{op='kill', id, signal}`;
+//!   mailbox, hooks, inbox=FD, report=FD}`, `{op='kill', id, signal}` and, as the main process
+//!   ends, `{op='shutdown'}` (kill every child, reap them, exit);
 //! - supervisor → main, on each child's report socket: `{pid=N}` or `{error=TEXT}`, then at its
 //!   end `{ended=true, code=N | signal=N, limit=NAME?}`.
 //!
@@ -29,12 +30,12 @@ use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, spawn};
 use crate::sys::cmsg;
 use crate::sys::process::{self, ExitStatus};
 
-/// Forks the supervisor. Returns the main process's end of the control socket; the supervisor
-/// itself never returns from here.
-pub fn start() -> io::Result<OwnedFd> {
+/// Forks the supervisor. Returns the main process's end of the control socket and a pidfd of
+/// the supervisor; the supervisor itself never returns from here.
+pub fn start() -> io::Result<(OwnedFd, OwnedFd)> {
     let (main_end, sup_end) = cmsg::seqpacket_pair()?;
     match process::fork()? {
-        Some(_) => Ok(main_end),
+        Some(pid) => Ok((main_end, process::pidfd_open(pid)?)),
         None => {
             drop(main_end);
             serve(sup_end)
@@ -56,6 +57,9 @@ fn serve(ctl: OwnedFd) -> ! {
     // the race where it died before this line.
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     let _ = process::prctl(libc::PR_SET_NAME, c"luacell-supvr".as_ptr() as libc::c_ulong);
+    // Huge pages would make every fork copy and fault 2 MiB at a time, for a process (and
+    // children) of a few hundred KiB each; the children keep this (see `sandbox::apply`).
+    let _ = process::prctl(libc::PR_SET_THP_DISABLE, 1);
     process::clear_environment();
     process::scrub_initial_strings();
     // Keyboard signals go to the whole foreground group: the main process decides about them.
@@ -164,6 +168,9 @@ fn report(fd: &OwnedFd, v: &Value) {
 
 fn handle(mut v: Value, children: &mut Vec<Child>, features: &mut Option<Features>) {
     match text(&v, "op").as_deref() {
+        // The main process is ending: every child dies before it closes its ends of their
+        // channels, so none of them sees its peers go and reacts (see `child::stop_supervisor`).
+        Some("shutdown") => shutdown(children),
         Some("kill") => {
             let (Some(id), Some(sig)) = (int(&v, "id"), int(&v, "signal")) else { return };
             if let Some(c) = children.iter().find(|c| c.id == id) {
@@ -199,6 +206,8 @@ fn spawn_child(v: &Value, inbox: OwnedFd, features: &mut Option<Features>) -> Re
     let json = text(v, "profile").ok_or("the request has no profile")?;
     let profile = Profile::parse(&json, &name).map_err(|e| e.to_string())?;
     let features = features.get_or_insert_with(Features::probe);
+    // Our own Lua, compiled once here: every child inherits the bytecode instead of parsing it.
+    crate::lua::precompile().map_err(|e| e.to_string())?;
     let plan = Plan::build(&name, &profile, features, process::ids()).map_err(|e| e.to_string())?;
     let module = match field(v, "module") {
         Some(Value::Buffer(b)) => b.clone(),

@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Waker;
 use super::link::{Action, Links};
@@ -89,10 +89,14 @@ impl ChildHandle {
         }
     }
 
+    pub fn has_ended(&self) -> bool {
+        matches!(&*self.phase.borrow(), Phase::Ended { .. } | Phase::Failed(_))
+    }
+
     /// Asks the supervisor to signal the child (through its pidfd there). A child that ended
     /// already is not signalled (its pid may be reused; the supervisor forgot it).
     pub fn kill(&self, signal: i32) -> io::Result<()> {
-        if matches!(&*self.phase.borrow(), Phase::Ended { .. } | Phase::Failed(_)) {
+        if self.has_ended() {
             return Ok(());
         }
         let Some(client) = CLIENT.get() else { return Err(io::Error::from_raw_os_error(libc::ENOSYS)) };
@@ -177,6 +181,9 @@ impl ChildHandle {
     }
 
     fn set(&self, phase: Phase) {
+        if matches!(phase, Phase::Ended { .. } | Phase::Failed(_)) {
+            release_held(self.id);
+        }
         *self.phase.borrow_mut() = phase;
         for (waker, token) in self.waiters.borrow_mut().drain(..) {
             waker.wake_sender(token);
@@ -199,13 +206,47 @@ pub fn table(entries: Vec<(&str, Value)>) -> Value {
 pub struct Client {
     sock: Mutex<OwnedFd>,
     next_id: std::sync::atomic::AtomicU64,
+    supervisor: OwnedFd,
 }
 
 static CLIENT: OnceLock<Client> = OnceLock::new();
 
-/// Called once, by `main`, with the control socket of the supervisor it forked.
-pub fn set_supervisor(sock: OwnedFd) {
-    let _ = CLIENT.set(Client { sock: Mutex::new(sock), next_id: std::sync::atomic::AtomicU64::new(1) });
+/// Called once, by `main`, with the control socket of the supervisor it forked and its pidfd.
+pub fn set_supervisor(sock: OwnedFd, pidfd: OwnedFd) {
+    let _ =
+        CLIENT.set(Client { sock: Mutex::new(sock), next_id: std::sync::atomic::AtomicU64::new(1), supervisor: pidfd });
+}
+
+/// Called by `main` as the process ends: the supervisor kills every child, reaps them and
+/// exits, and this waits for it. The channels' sockets (and those held in [`GRAVEYARD`]) are
+/// still open meanwhile, so no actor sees its peers go before it dies.
+pub fn stop_supervisor() {
+    let Some(client) = CLIENT.get() else { return };
+    if client.send(&table(vec![("op", Value::Bytes(b"shutdown".to_vec()))])).is_ok() {
+        let _ = crate::sys::process::wait_pidfd(client.supervisor.as_fd(), false);
+    }
+}
+
+/// Ends of channels to sandboxed actors that are being killed, by child id: held until the
+/// child's end is reported, so that the actor never sees them close and reacts (prints a
+/// `Channel closed` panic, answers someone) between `close()` and the kill. An entry whose
+/// report never comes (its spawner's thread ended first) lives until the process ends.
+static GRAVEYARD: Mutex<Vec<(u64, Arc<OwnedFd>)>> = Mutex::new(Vec::new());
+
+/// Keeps `end` open until child `id` is reported ended.
+pub fn hold_until_ended(id: u64, end: Arc<OwnedFd>) {
+    GRAVEYARD.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((id, end));
+}
+
+fn release_held(id: u64) {
+    let released: Vec<_> = {
+        let mut held = GRAVEYARD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (gone, kept) = std::mem::take(&mut *held).into_iter().partition(|(i, _)| *i == id);
+        *held = kept;
+        gone
+    };
+    // Closed outside the lock.
+    drop(released);
 }
 
 impl Client {

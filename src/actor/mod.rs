@@ -188,12 +188,16 @@ impl Channel {
     /// Gives the capability up. The spawner's channel of a sandboxed actor also kills the actor,
     /// unless it was detached (as in Emilua).
     fn close(&self) {
-        self.target.borrow_mut().take();
+        let target = self.target.borrow_mut().take();
         self.io.borrow_mut().take();
         if let Some(child) = self.child.borrow_mut().take()
             && !child.is_detached()
+            && child.kill(libc::SIGKILL).is_ok()
+            && !child.has_ended()
+            && let Some(Target::Remote(end)) = target
         {
-            let _ = child.kill(libc::SIGKILL);
+            // The actor dies before it can see this end close.
+            child::hold_until_ended(child.id, end);
         }
     }
 }

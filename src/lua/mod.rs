@@ -31,8 +31,34 @@ const PRELUDE: &[(&str, &str, &[&str])] = &[
 /// What a sandboxed actor's VM runs after the prelude: the standard library narrowed.
 const SANDBOXED: &str = include_str!("../../lua/sandboxed.lua");
 
-/// The prelude's bytecode, made by the first VM of the process.
+/// The prelude's bytecode, made by the first VM of the process (or by [`precompile`]).
 static PRELUDE_CODE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+/// `lua/sandboxed.lua`'s bytecode, made by [`precompile`].
+static SANDBOXED_CODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Compiles luacell's own Lua (the prelude and the sandboxed narrowing) to bytecode once, in a
+/// state that runs none of it. The supervisor calls this before its first spawn: every sandboxed
+/// actor it forks then inherits the bytecode and starts without parsing.
+pub fn precompile() -> Result<(), RunError> {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::default()).map_err(setup_error)?;
+    let compile = |name: &str, code: &str| -> Result<Vec<u8>, RunError> {
+        let f = lua
+            .load(code)
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .set_name(format!("=luacell/{name}"))
+            .into_function()
+            .map_err(setup_error)?;
+        Ok(f.dump(true))
+    };
+    if PRELUDE_CODE.get().is_none() {
+        let dumps = PRELUDE.iter().map(|(name, code, _)| compile(name, code)).collect::<Result<Vec<_>, _>>()?;
+        let _ = PRELUDE_CODE.set(dumps);
+    }
+    if SANDBOXED_CODE.get().is_none() {
+        let _ = SANDBOXED_CODE.set(compile("sandboxed.lua", SANDBOXED)?);
+    }
+    Ok(())
+}
 
 /// Set when a fiber died because the Lua heap cap refused an allocation: a sandboxed actor's
 /// process then reports the `lua_heap_bytes` limit (see `crate::supervisor`).
@@ -143,7 +169,11 @@ pub fn new_vm(init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Result<()
     let lua = new_main_lua();
     let s = setup(&lua, init, extra).map_err(setup_error)?;
     if init.kind == VmKind::Sandboxed {
-        lua.load(SANDBOXED).set_name("=luacell/sandboxed.lua").exec().map_err(setup_error)?;
+        let chunk = match SANDBOXED_CODE.get() {
+            Some(bytes) => lua.load(&bytes[..]).set_mode(mlua::chunk::ChunkMode::Binary),
+            None => lua.load(SANDBOXED).set_mode(mlua::chunk::ChunkMode::Text),
+        };
+        chunk.set_name("=luacell/sandboxed.lua").exec().map_err(setup_error)?;
     }
     if let Some(limit) = init.heap_limit {
         // Past the cap an allocation fails and Lua raises "not enough memory" in the script.

@@ -139,9 +139,12 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     // The payload starts with no blocked signal and default dispositions, whatever the spawner
     // blocked or ignored (ignored dispositions would survive execve).
     let _ = process::sigprocmask(libc::SIG_SETMASK, &SigSet::of(&[]));
-    // The spawner may have turned transparent huge pages off for itself; the payload runs with the
-    // system's policy.
-    let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
+    // The spawner may have turned transparent huge pages off for itself; a program it executes
+    // runs with the system's policy. A forked function keeps the spawner's choice (the supervisor
+    // turns them off: a sandboxed actor's few hundred KiB would otherwise fault in 2 MiB pages).
+    if !forked {
+        let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
+    }
     process::reset_signal_dispositions();
     if let Some(s) = &plan.seccomp {
         for (i, program) in [&s.allow, &s.forbidden].into_iter().enumerate() {

@@ -138,10 +138,10 @@ impl Default for Identity {
 #[serde(deny_unknown_fields)]
 pub struct Filesystem {
     /// Host paths bound into the sandbox.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub bind: Vec<Bind>,
     /// Size-capped tmpfs mounts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub tmpfs: Vec<Tmpfs>,
     /// A minimal `/dev` (null, zero, urandom).
     #[serde(default)]
@@ -197,10 +197,10 @@ pub struct Landlock {
     #[serde(default = "default_min_abi")]
     pub min_abi: u32,
     /// TCP ports the sandbox may connect to (Landlock ABI 4); every other port is denied.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub connect_tcp: Vec<u16>,
     /// TCP ports the sandbox may bind (Landlock ABI 4); every other port is denied.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub bind_tcp: Vec<u16>,
     /// Deny signals to processes outside the sandbox (Landlock ABI 6).
     #[serde(default = "yes")]
@@ -208,6 +208,40 @@ pub struct Landlock {
     /// Deny connecting to abstract unix sockets made outside the sandbox (Landlock ABI 6).
     #[serde(default = "yes")]
     pub scope_abstract_unix: bool,
+}
+
+/// A list field: a JSON array, or `{}`. An empty Lua table (a profile given to `spawn_vm` as a
+/// table) encodes as `{}`, since it cannot say whether it is a list or an object; any other
+/// object is still an error.
+fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct List<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for List<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+            match map.next_key::<serde::de::IgnoredAny>()? {
+                None => Ok(Vec::new()),
+                Some(_) => Err(serde::de::Error::invalid_type(serde::de::Unexpected::Map, &self)),
+            }
+        }
+    }
+    d.deserialize_any(List(std::marker::PhantomData))
 }
 
 fn default_min_abi() -> u32 {
@@ -236,7 +270,7 @@ pub struct Seccomp {
     #[serde(default = "default_preset")]
     pub preset: String,
     /// Extra syscalls to allow, each with the reason.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub allow: Vec<AllowedSyscall>,
     /// What a forbidden syscall (ptrace, mount, io_uring_setup, ...) gets.
     #[serde(default)]
@@ -556,6 +590,15 @@ mod tests {
         for (name, _) in SHIPPED {
             assert!(Profile::load(name).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn an_empty_object_is_an_empty_list_but_no_other_object_is() {
+        let p = Profile::parse(r#"{"filesystem": {"bind": {}, "tmpfs": {}}, "seccomp": {"allow": {}}}"#, "t")
+            .expect("empty objects as empty lists");
+        assert!(p.filesystem.bind.is_empty() && p.filesystem.tmpfs.is_empty() && p.seccomp.allow.is_empty());
+        let e = err(r#"{"landlock": {"connect_tcp": {"x": 1}}}"#);
+        assert!(e.contains("expected a list") && e.contains("test.json"), "{e}");
     }
 
     #[test]
