@@ -29,11 +29,14 @@
 // The floor is a module of this bench: it runs as this executable re-executed (see above).
 #[path = "sandbox_spawn/floor.rs"]
 mod floor;
+#[path = "common/tools.rs"]
+mod tools;
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tools::{bwrap_command, find_or_install, is_root, kernel, stats};
 
 const DEFAULT_SPAWNS: usize = 200;
 const TEST_SPAWNS: usize = 10;
@@ -95,88 +98,6 @@ impl Variant {
     }
 }
 
-struct Stats {
-    median: f64,
-    mean: f64,
-    p90: f64,
-}
-
-fn stats(times: &[Duration]) -> Stats {
-    let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    let n = ms.len();
-    let median = if n % 2 == 1 { ms[n / 2] } else { (ms[n / 2 - 1] + ms[n / 2]) / 2.0 };
-    Stats { median, mean: ms.iter().sum::<f64>() / n as f64, p90: ms[(n * 9 / 10).min(n - 1)] }
-}
-
-fn is_root() -> bool {
-    // /proc/self belongs to the effective uid of the process reading it.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
-/// Finds bwrap, installing it with apt-get when allowed; the error says why it is unavailable.
-fn bwrap_path(install: bool) -> Result<PathBuf, String> {
-    if let Some(p) = on_path("bwrap") {
-        return Ok(p);
-    }
-    if !install {
-        return Err(String::from("not on PATH (the bench installs it only when run with --bench)"));
-    }
-    if !is_root() {
-        return Err(String::from("not on PATH, and installing it needs root (apt-get install bubblewrap)"));
-    }
-    let apt = |args: &[&str]| {
-        println!("running: apt-get {}", args.join(" "));
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    println!("bwrap is not installed: installing bubblewrap");
-    // A fresh container often has no package lists: update once and retry.
-    let installed =
-        apt(&["install", "-y", "bubblewrap"]) || (apt(&["update"]) && apt(&["install", "-y", "bubblewrap"]));
-    if !installed {
-        return Err(String::from("not on PATH and `apt-get install -y bubblewrap` failed"));
-    }
-    on_path("bwrap").ok_or_else(|| String::from("still not on PATH after installing bubblewrap"))
-}
-
-/// bwrap with the binds of exec-readonly: /usr, then /bin, /sbin, /lib, /lib64 as the host has
-/// them (symlink or directory), the /etc files, tmpfs /tmp, /dev, /proc.
-fn bwrap_command(bwrap: &Path) -> Command {
-    let mut c = Command::new(bwrap);
-    c.args(["--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr"]);
-    for top in ["/bin", "/sbin", "/lib", "/lib64"] {
-        match std::fs::symlink_metadata(top) {
-            Ok(m) if m.file_type().is_symlink() => {
-                if let Ok(link) = std::fs::read_link(top) {
-                    c.arg("--symlink").arg(link).arg(top);
-                }
-            }
-            Ok(_) => {
-                c.args(["--ro-bind", top, top]);
-            }
-            Err(_) => {}
-        }
-    }
-    c.args(["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]);
-    c.args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
-    c.args(["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", "/bin/true"]);
-    c
-}
-
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
-}
-
 fn run() -> Result<(), String> {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let spawns = match std::env::var("LUACELL_BENCH_SPAWNS") {
@@ -209,8 +130,8 @@ fn run() -> Result<(), String> {
         Variant::new("floor", fl),
         Variant::new("fork+exec", Command::new("/bin/true")),
     ];
-    let bwrap = bwrap_path(bench_mode).and_then(|p| {
-        let mut v = Variant::new("bwrap", bwrap_command(&p));
+    let bwrap = find_or_install("bwrap", "bubblewrap", bench_mode).and_then(|p| {
+        let mut v = Variant::new("bwrap", bwrap_command(&p, &["/bin/true"]));
         v.preflight().map(|()| v)
     });
     match bwrap {
@@ -225,7 +146,7 @@ fn run() -> Result<(), String> {
         "sandbox spawn-to-exit of /bin/true, kernel {}, {} (uid {}), {spawns} spawns per variant, alternating",
         kernel(),
         if is_root() { "as root" } else { "unprivileged" },
-        std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX),
+        tools::uid(),
     );
     println!("luacell binary: {}", luacell.display());
     for _ in 0..WARMUP {

@@ -7,17 +7,18 @@
 //!
 //! Target: the channel at 0.8x or more of the raw loop in every column.
 
-// The two-process runs fork and pin through libc; every unsafe block says why it is sound.
-#![allow(unsafe_code)]
 #![allow(clippy::print_stdout)]
 
+// The raw loop and the fork/pin helpers are shared with `sandboxed.rs`.
+#[path = "common/seqpacket.rs"]
+mod seqpacket;
+
 use std::hint::black_box;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use luacell::ipc::channel::Channel;
 use luacell::ipc::wire::{self, Key, Limits, Value};
-use luacell::sys::cmsg;
+use seqpacket::Pattern;
 
 #[global_allocator]
 static GLOBAL: luacell::Allocator = mimalloc::MiMalloc;
@@ -77,136 +78,43 @@ fn codec(name: &str, v: &Value) {
     );
 }
 
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it; the call only
-    // reads the set and changes this process's affinity.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Raw,
-    Channel,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Pattern {
-    OneWay,
-    PingPong,
-}
-
-/// Forks a peer that receives `n` messages (one-way: then acks once; ping-pong: answers each),
-/// and returns the elapsed time seen by the parent.
-fn two_processes(mode: Mode, pattern: Pattern, pinned: bool, n: usize) -> Duration {
-    let (parent_end, child_end) = cmsg::seqpacket_pair().expect("socketpair");
+/// The channel's side of the two-process measurement: `n` messages through `ipc::channel` in
+/// `pattern`, against a forked peer doing the same; the time this side saw.
+fn channel_loop(pattern: Pattern, pinned: bool, n: usize) -> Duration {
     let msg = Value::Bytes(vec![b'x'; 64]);
-    let encoded = wire::encode(&msg, &Limits::DEFAULT).expect("encodes").bytes;
-    // SAFETY: the child runs only this function's loop over its socket and then _exit; it takes
-    // no lock another thread could hold (the bench is single-threaded).
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        drop(parent_end);
-        if pinned {
-            pin(0);
+    let (sock, pid) = seqpacket::fork_peer(pinned, move |sock| {
+        let mut ch = Channel::new(sock, Limits::DEFAULT);
+        let reply = Value::Bytes(vec![b'x'; 64]);
+        for _ in 0..n {
+            black_box(ch.recv().expect("recv"));
+            if pattern == Pattern::PingPong {
+                ch.send(&reply).expect("send");
+            }
         }
-        peer(mode, pattern, child_end, &encoded, n);
-        // SAFETY: ends the forked child without running the parent's exit handlers.
-        unsafe { libc::_exit(0) };
-    }
-    drop(child_end);
+        if pattern == Pattern::OneWay {
+            ch.send(&reply).expect("ack");
+        }
+    });
     if pinned {
-        pin(0);
+        seqpacket::pin(0);
     }
+    let mut ch = Channel::new(sock, Limits::DEFAULT);
     let t0 = Instant::now();
-    match mode {
-        Mode::Raw => {
-            let mut buf = vec![0u8; 1024];
-            for _ in 0..n {
-                raw_send(&parent_end, &encoded);
-                if pattern == Pattern::PingPong {
-                    raw_recv(&parent_end, &mut buf);
-                }
-            }
-            if pattern == Pattern::OneWay {
-                raw_recv(&parent_end, &mut buf);
-            }
+    for _ in 0..n {
+        ch.send(&msg).expect("send");
+        if pattern == Pattern::PingPong {
+            black_box(ch.recv().expect("recv"));
         }
-        Mode::Channel => {
-            let mut ch = Channel::new(parent_end.try_clone().expect("dup"), Limits::DEFAULT);
-            for _ in 0..n {
-                ch.send(&msg).expect("send");
-                if pattern == Pattern::PingPong {
-                    black_box(ch.recv().expect("recv"));
-                }
-            }
-            if pattern == Pattern::OneWay {
-                black_box(ch.recv().expect("ack"));
-            }
-        }
+    }
+    if pattern == Pattern::OneWay {
+        black_box(ch.recv().expect("ack"));
     }
     let elapsed = t0.elapsed();
-    let mut status = 0;
-    // SAFETY: waits for our own child; `status` is a valid out-pointer.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    seqpacket::wait(pid);
     if pinned {
-        // Unpin for what follows.
-        // SAFETY: a zeroed set filled with every CPU; the call only reads it.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            for cpu in 0..libc::CPU_SETSIZE as usize {
-                libc::CPU_SET(cpu, &mut set);
-            }
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-        }
+        seqpacket::unpin();
     }
     elapsed
-}
-
-fn peer(mode: Mode, pattern: Pattern, sock: OwnedFd, encoded: &[u8], n: usize) {
-    match mode {
-        Mode::Raw => {
-            let mut buf = vec![0u8; 1024];
-            for _ in 0..n {
-                raw_recv(&sock, &mut buf);
-                if pattern == Pattern::PingPong {
-                    raw_send(&sock, encoded);
-                }
-            }
-            if pattern == Pattern::OneWay {
-                raw_send(&sock, encoded);
-            }
-        }
-        Mode::Channel => {
-            let mut ch = Channel::new(sock, Limits::DEFAULT);
-            let reply = Value::Bytes(vec![b'x'; 64]);
-            for _ in 0..n {
-                black_box(ch.recv().expect("recv"));
-                if pattern == Pattern::PingPong {
-                    ch.send(&reply).expect("send");
-                }
-            }
-            if pattern == Pattern::OneWay {
-                ch.send(&reply).expect("ack");
-            }
-        }
-    }
-}
-
-fn raw_send(sock: &OwnedFd, bytes: &[u8]) {
-    // SAFETY: `bytes` is a valid slice for the whole call; the socket is a live descriptor.
-    let r = unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
-    assert!(r >= 0, "raw send failed");
-}
-
-fn raw_recv(sock: &OwnedFd, buf: &mut [u8]) {
-    // SAFETY: `buf` is an exclusively borrowed buffer for the whole call; the socket is live.
-    let r = unsafe { libc::recv(sock.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    assert!(r >= 0, "raw recv failed");
 }
 
 fn main() {
@@ -217,6 +125,8 @@ fn main() {
     codec("4 KiB buffer", &Value::Buffer(vec![7; 4096]));
     codec("nested table", &nested());
 
+    // The raw loop moves the channel's encoded datagram.
+    let datagram = wire::encode(&Value::Bytes(vec![b'x'; 64]), &Limits::DEFAULT).expect("encodes").bytes;
     let mut ratios = Vec::new();
     for pinned in [true, false] {
         for pattern in [Pattern::OneWay, Pattern::PingPong] {
@@ -225,8 +135,8 @@ fn main() {
             // of the two processes varies from run to run when they are not pinned).
             let (mut raw, mut ch) = (Duration::MAX, Duration::MAX);
             for _ in 0..PAIRED_ROUNDS {
-                raw = raw.min(two_processes(Mode::Raw, pattern, pinned, n));
-                ch = ch.min(two_processes(Mode::Channel, pattern, pinned, n));
+                raw = raw.min(seqpacket::raw_loop(pattern, pinned, n, &datagram));
+                ch = ch.min(channel_loop(pattern, pinned, n));
             }
             let rate = |d: Duration| n as f64 / d.as_secs_f64();
             let ratio = rate(ch) / rate(raw);
