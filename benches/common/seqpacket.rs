@@ -120,3 +120,72 @@ pub fn raw_loop(pattern: Pattern, pinned: bool, n: usize, datagram: &[u8]) -> Du
     }
     elapsed
 }
+
+/// The event-loop floor: the ping-pong of [`raw_loop`] with both sides as an event loop does it
+/// (non-blocking socket, `epoll_wait` until readable, `recvmsg` until `EAGAIN`, then answer);
+/// what any runtime built on epoll pays per hop before its own work.
+pub fn epoll_ping_pong(pinned: bool, n: usize, datagram: &[u8]) -> Duration {
+    let reply = datagram.to_vec();
+    let (sock, pid) = fork_peer(pinned, move |sock| {
+        let mut side = EpollSide::new(sock);
+        for _ in 0..n {
+            side.recv_one();
+            raw_send(&side.sock, &reply);
+        }
+    });
+    if pinned {
+        pin(0);
+    }
+    let mut side = EpollSide::new(sock);
+    let t0 = Instant::now();
+    for _ in 0..n {
+        raw_send(&side.sock, datagram);
+        side.recv_one();
+    }
+    let elapsed = t0.elapsed();
+    wait(pid);
+    if pinned {
+        unpin();
+    }
+    elapsed
+}
+
+struct EpollSide {
+    sock: OwnedFd,
+    ep: luacell::sys::epoll::Epoll,
+    events: Vec<luacell::sys::epoll::Event>,
+    buf: Vec<u8>,
+    control: Vec<u8>,
+}
+
+impl EpollSide {
+    fn new(sock: OwnedFd) -> Self {
+        socket2::SockRef::from(&sock).set_nonblocking(true).expect("non-blocking");
+        let ep = luacell::sys::epoll::Epoll::new().expect("epoll");
+        let edge = luacell::sys::epoll::READABLE | luacell::sys::epoll::EDGE;
+        ep.add(sock.as_raw_fd(), edge, 1).expect("epoll add");
+        let events = vec![luacell::sys::epoll::empty_event(); 8];
+        Self { sock, ep, events, buf: vec![0u8; 65536], control: cmsg::control_buffer() }
+    }
+
+    /// Waits for one datagram, then drains to `EAGAIN` as an edge-triggered loop must.
+    fn recv_one(&mut self) {
+        use std::os::fd::AsFd;
+        let mut got = false;
+        loop {
+            match cmsg::recv(self.sock.as_fd(), &mut self.buf, &mut self.control, libc::MSG_DONTWAIT) {
+                // The peer may finish and close right after its last answer.
+                Ok(r) if r.len == 0 && got => return,
+                Ok(r) if r.len == 0 => panic!("the peer closed its end"),
+                Ok(_) => got = true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if got {
+                        return;
+                    }
+                    self.ep.wait(&mut self.events, -1).expect("epoll_wait");
+                }
+                Err(e) => panic!("recvmsg failed: {e}"),
+            }
+        }
+    }
+}

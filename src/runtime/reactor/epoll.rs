@@ -241,7 +241,12 @@ impl EpollReactor {
             let queue = if input { &mut st.readers } else { &mut st.writers };
             let Some(mut w) = queue.pop_front() else { break };
             let blocking = !w.op.fd().is_nonblocking();
-            let (attempt, drained) = Self::attempt(&mut w.op);
+            // A poll completes on the edge itself: its caller's own syscall finds out the rest.
+            let (attempt, drained) = if matches!(w.op, Op::Poll { .. }) && !blocking {
+                (Attempt::Done(Ok(Output::Bytes(0))), false)
+            } else {
+                Self::attempt(&mut w.op)
+            };
             match attempt {
                 Attempt::Done(result) => {
                     self.waiting.remove(&w.id);
@@ -301,6 +306,12 @@ impl Reactor for EpollReactor {
         let fd = op.fd().clone();
         let input = op.is_input();
         let st = self.fds.entry(fd.token()).or_default();
+        if let Op::Poll { output, .. } = op
+            && st.registered
+        {
+            // The caller just saw EAGAIN: an edge seen before that is spent.
+            if output { st.write_ready = false } else { st.read_ready = false }
+        }
         let nonblocking = fd.is_nonblocking();
         let queue_empty = if input { st.readers.is_empty() } else { st.writers.is_empty() };
         let maybe_ready = !st.registered || if input { st.read_ready } else { st.write_ready };

@@ -67,6 +67,9 @@ pub enum Op {
     },
     /// Waits until the descriptor is readable (or writable, with `output`) without touching
     /// its data: for sockets whose messages are taken with `recvmsg` (descriptors attached).
+    /// The caller has just seen `EAGAIN` in that direction (or never used the descriptor), so
+    /// the epoll backend waits for the next edge without checking first, and completes on the
+    /// edge without checking again: a wake with nothing to read costs the caller one `EAGAIN`.
     Poll {
         fd: Rc<IoFd>,
         output: bool,
