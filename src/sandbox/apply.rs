@@ -145,7 +145,14 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     if !forked {
         let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
     }
-    process::reset_signal_dispositions();
+    if forked {
+        // A forked function keeps the runtime's own dispositions (SIGPIPE ignored, the stack
+        // overflow handler), as the process it was forked from; only what the supervisor changed
+        // for itself goes back to the default.
+        process::default_signal_dispositions(&[libc::SIGINT, libc::SIGQUIT]);
+    } else {
+        process::reset_signal_dispositions();
+    }
     if let Some(s) = &plan.seccomp {
         for (i, program) in [&s.allow, &s.forbidden].into_iter().enumerate() {
             if let Err(e) = process::install_seccomp(program) {

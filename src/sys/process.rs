@@ -400,13 +400,23 @@ pub fn sigwait(set: &SigSet) -> io::Result<libc::c_int> {
 /// Sets the disposition of every catchable signal back to the default.
 pub fn reset_signal_dispositions() {
     for sig in 1..libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            default_signal_disposition(sig);
         }
-        // SAFETY: SIG_DFL is a valid disposition for every catchable signal; failures (for
-        // signals glibc reserves) are harmless and ignored.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
+}
+
+/// Sets each of `signals` (catchable ones) back to its default disposition.
+pub fn default_signal_dispositions(signals: &[libc::c_int]) {
+    for &sig in signals {
+        default_signal_disposition(sig);
+    }
+}
+
+fn default_signal_disposition(sig: libc::c_int) {
+    // SAFETY: SIG_DFL is a valid disposition for every catchable signal; failures (for signals
+    // glibc reserves) are harmless and ignored.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
 
 /// `kill(pid, sig)`.
