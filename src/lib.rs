@@ -24,5 +24,7 @@ pub mod sys;
 /// The allocator every luacell binary uses (the `luacell` binary, tests and benches declare it
 /// with `#[global_allocator]`). Lua allocates through Rust's allocator, and fibers, messages and
 /// buffers are many short-lived small objects: mimalloc serves them several times faster than
-/// glibc's malloc (see `benches/fibers.rs`).
+/// glibc's malloc (see `benches/fibers.rs`). It is built without transparent huge pages
+/// (`no_thp`): with them every process (main, supervisor, each sandboxed actor) faulted in 4 MiB
+/// of arena at start, where it needs a few hundred KiB.
 pub type Allocator = mimalloc::MiMalloc;
