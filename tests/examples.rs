@@ -1,7 +1,11 @@
 //! The README's example runs to completion under both IO backends and says what it did.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
+
+use common::{HANG_GUARD, run_guarded};
 
 fn binary() -> PathBuf {
     std::env::var_os("LUACELL_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_luacell")), PathBuf::from)
@@ -11,7 +15,9 @@ fn run_tour(backend: &str) {
     let dir = std::env::var_os("LUACELL_EXAMPLES_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples"), PathBuf::from);
     let tour = dir.join("tour.lua");
-    let out = Command::new(binary()).arg("run").arg(&tour).env("LUACELL_IO", backend).output().expect("luacell runs");
+    let mut cmd = Command::new(binary());
+    cmd.arg("run").arg(&tour).env("LUACELL_IO", backend);
+    let out = run_guarded(cmd).unwrap_or_else(|| panic!("the tour under {backend} still ran after {HANG_GUARD:?}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -44,7 +50,9 @@ fn tour_example_under_epoll_completes() {
 fn run_example(rel: &str, lines: &[&str]) {
     let dir = std::env::var_os("LUACELL_EXAMPLES_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples"), PathBuf::from);
-    let out = Command::new(binary()).arg("run").arg(dir.join(rel)).output().expect("luacell runs");
+    let mut cmd = Command::new(binary());
+    cmd.arg("run").arg(dir.join(rel));
+    let out = run_guarded(cmd).unwrap_or_else(|| panic!("example {rel} still ran after {HANG_GUARD:?}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{rel} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for line in lines {

@@ -14,10 +14,12 @@
 //! starting with a tab) are dropped; the `stack traceback:` header itself is kept, so a case
 //! still proves that a traceback was printed.
 
-use std::io::Read;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use common::{HANG_GUARD, run_guarded};
 
 fn cases_dir() -> PathBuf {
     std::env::var_os("LUACELL_CASES_DIR")
@@ -66,43 +68,6 @@ fn expected(case: &Path, ext: &str) -> String {
 
 fn header(source: &str, key: &str) -> Option<String> {
     source.lines().take(5).find_map(|l| l.strip_prefix(&format!("-- {key}: ")).map(str::to_owned))
-}
-
-/// How long a case may run before it counts as hung. Not a speed check: every case finishes in
-/// well under a second; this only turns a hang into a named failure instead of a stalled CI.
-const HANG_GUARD: Duration = Duration::from_secs(120);
-
-/// Runs `cmd` to its end, or kills it (it is our own child) once it ran for [`HANG_GUARD`].
-fn run_guarded(mut cmd: Command) -> Option<Output> {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("luacell runs");
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for luacell") {
-            break Some(status);
-        }
-        if started.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    // A killed case's own children (its supervisor) die with it and close the pipes.
-    let stdout = out_reader.join().expect("stdout reader");
-    let stderr = err_reader.join().expect("stderr reader");
-    status.map(|status| Output { status, stdout, stderr })
 }
 
 fn run_all(backend: &str) {
