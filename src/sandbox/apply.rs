@@ -139,18 +139,16 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     // The payload starts with no blocked signal and default dispositions, whatever the spawner
     // blocked or ignored (ignored dispositions would survive execve).
     let _ = process::sigprocmask(libc::SIG_SETMASK, &SigSet::of(&[]));
-    // The spawner may have turned transparent huge pages off for itself; a program it executes
-    // runs with the system's policy. A forked function keeps the spawner's choice (the supervisor
-    // turns them off: a sandboxed actor's few hundred KiB would otherwise fault in 2 MiB pages).
-    if !forked {
-        let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
-    }
     if forked {
-        // A forked function keeps the runtime's own dispositions (SIGPIPE ignored, the stack
-        // overflow handler), as the process it was forked from; only what the supervisor changed
-        // for itself goes back to the default.
+        // A forked function is the runtime going on in a new process: it keeps the spawner's
+        // choice about transparent huge pages (the supervisor turns them off: an actor's few
+        // hundred KiB would otherwise fault in 2 MiB pages) and the runtime's own dispositions
+        // (SIGPIPE ignored, the stack overflow handler). Only what the supervisor changed for
+        // itself goes back to the default.
         process::default_signal_dispositions(&[libc::SIGINT, libc::SIGQUIT]);
     } else {
+        // A program it executes runs with the system's policy and every default disposition.
+        let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
         process::reset_signal_dispositions();
     }
     if let Some(s) = &plan.seccomp {
