@@ -299,7 +299,7 @@ end
 -- Test hooks (a sandboxed actor started with LUACELL_TEST_HOOKS=1 in the main process): play a
 -- compromised actor.
 if A.hook_raw_send then
-  luacell_test = { raw_send = A.hook_raw_send, probe = A.hook_probe }
+  luacell_test = { raw_send = A.hook_raw_send, raw_request = A.hook_raw_request, probe = A.hook_probe }
 end
 
 -- spawn_context_threads(n): n more threads for this VM's execution context; VMs spawned into the

@@ -12,7 +12,11 @@
 //!   mailbox, hooks, inbox=FD, report=FD}`, `{op='kill', id, signal}` and, as the main process
 //!   ends, `{op='shutdown'}` (kill every child, reap them, exit);
 //! - supervisor → main, on each child's report socket: `{pid=N}` or `{error=TEXT}`, then at its
-//!   end `{ended=true, code=N | signal=N, limit=NAME?}`.
+//!   end `{ended=true, code=N | signal=N, limit=NAME?}`;
+//! - sandboxed actor → supervisor, on its request socket (fd 4 in the actor, untrusted):
+//!   `{op='spawn', ...}` as above, for a profile that narrows its own and within the quota of its
+//!   top-level actor, and `{op='kill', id, signal}` for the actors it started; the answers go to
+//!   the report socket it sent, as for the main process.
 //!
 //! Every child is cloned by the sandbox layer ([`crate::sandbox::spawn`]), killed through its
 //! pidfd, reaped here, and its end reported. When the main process goes (its control socket
@@ -43,13 +47,43 @@ pub fn start() -> io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
+/// Who asked for a child: the main process, or a sandboxed actor (by its supervisor key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Main,
+    Actor(u64),
+}
+
 struct Child {
+    /// The supervisor's own name for it (ids come from whoever asked, so they may collide).
+    key: u64,
+    owner: Owner,
+    /// The id its owner gave it, for `kill`.
     id: i64,
+    /// The key of the top-level actor it descends from (itself when the main process asked).
+    root: u64,
+    /// 0 for an actor the main process asked for, its owner's depth + 1 otherwise.
+    depth: u32,
+    /// The profile it runs under: what the actors it starts may only narrow.
+    profile: Profile,
+    hooks: bool,
     sandbox: Sandboxed,
     plan: Plan,
     report: OwnedFd,
     deadline: Option<Instant>,
     wall_hit: bool,
+    /// Its end of the socket on which it asks for actors of its own (untrusted input); gone once
+    /// it closed it or broke the rules on it.
+    requests: Option<Channel>,
+}
+
+/// At most this many actors alive below one top-level actor, whatever its `processes` limit.
+const MAX_DESCENDANTS: u64 = 64;
+
+struct State {
+    children: Vec<Child>,
+    features: Option<Features>,
+    next_key: u64,
 }
 
 fn serve(ctl: OwnedFd) -> ! {
@@ -71,43 +105,66 @@ fn serve(ctl: OwnedFd) -> ! {
         Err(_) => process::exit_now(1),
     };
     let mut ctl = Channel::new(ctl, Limits::DEFAULT);
-    let mut features: Option<Features> = None;
-    let mut children: Vec<Child> = Vec::new();
+    let mut st = State { children: Vec::new(), features: None, next_key: 1 };
     loop {
         let now = Instant::now();
-        let timeout = children
+        let timeout = st
+            .children
             .iter()
             .filter_map(|c| c.deadline)
             .min()
             .map_or(-1, |d| i32::try_from(d.saturating_duration_since(now).as_millis()).unwrap_or(i32::MAX));
+        // Polled: the control socket, every child's pidfd, then every open request socket.
         let mut fds = vec![ctl.as_fd()];
-        fds.extend(children.iter().map(|c| c.sandbox.pidfd()));
+        fds.extend(st.children.iter().map(|c| c.sandbox.pidfd()));
+        let asking: Vec<u64> = st.children.iter().filter(|c| c.requests.is_some()).map(|c| c.key).collect();
+        fds.extend(st.children.iter().filter_map(|c| c.requests.as_ref().map(Channel::as_fd)));
         let ready = match crate::sys::poll_readable(&fds, timeout) {
             Ok(r) => r,
-            Err(_) => shutdown(&mut children),
+            Err(_) => shutdown(&mut st.children),
         };
         drop(fds);
+        let n = st.children.len();
+        let ended: Vec<u64> =
+            (0..n).filter(|&i| ready.get(i + 1).copied().unwrap_or(false)).map(|i| st.children[i].key).collect();
+        let requests: Vec<u64> = asking
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ready.get(1 + n + i).copied().unwrap_or(false))
+            .map(|(_, k)| *k)
+            .collect();
         if ready[0] {
             match ctl.recv() {
-                Ok(v) => handle(v, &mut children, &mut features),
+                Ok(v) => handle_main(v, &mut st),
                 Err(ChannelError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 // End of stream: the main process is gone. Anything else from our own main
                 // process means it is broken: stop too.
-                Err(_) => shutdown(&mut children),
+                Err(_) => shutdown(&mut st.children),
             }
         }
-        // Readiness of the pidfds is in `ready[1..]`, in the order of `children`.
-        let ended: Vec<usize> = (0..children.len()).filter(|&i| ready.get(i + 1).copied().unwrap_or(false)).collect();
-        for i in ended.into_iter().rev() {
-            finish(children.swap_remove(i));
+        for key in requests {
+            handle_actor(key, &mut st);
+        }
+        for key in ended {
+            if let Some(i) = st.children.iter().position(|c| c.key == key) {
+                let child = st.children.swap_remove(i);
+                // Nothing outlives the actor that started it: its own actors die with it (and
+                // theirs when they are collected in turn).
+                for c in st.children.iter().filter(|c| c.owner == Owner::Actor(key)) {
+                    let _ = c.sandbox.kill(libc::SIGKILL);
+                }
+                finish(child);
+            }
         }
         let now = Instant::now();
-        for c in &mut children {
-            if c.deadline.is_some_and(|d| now >= d) {
-                let _ = c.sandbox.kill(libc::SIGKILL);
+        let expired: Vec<u64> =
+            st.children.iter().filter(|c| c.deadline.is_some_and(|d| now >= d)).map(|c| c.key).collect();
+        for key in expired {
+            if let Some(c) = st.children.iter_mut().find(|c| c.key == key) {
                 c.wall_hit = true;
                 c.deadline = None;
             }
+            kill_tree(key, &mut st.children);
         }
     }
 }
@@ -126,11 +183,12 @@ fn keep_only(ctl: OwnedFd) -> io::Result<OwnedFd> {
 }
 
 fn shutdown(children: &mut Vec<Child>) -> ! {
-    for c in children.iter() {
-        let _ = c.sandbox.kill(libc::SIGKILL);
+    // The deepest first, each killed and reaped before the next (dropping a Sandboxed kills and
+    // reaps it): no actor sees the one that started it vanish.
+    children.sort_by_key(|c| std::cmp::Reverse(c.depth));
+    for c in children.drain(..) {
+        drop(c);
     }
-    // Dropping a Sandboxed kills and reaps it.
-    children.clear();
     process::exit_now(0)
 }
 
@@ -166,45 +224,161 @@ fn report(fd: &OwnedFd, v: &Value) {
     }
 }
 
-fn handle(mut v: Value, children: &mut Vec<Child>, features: &mut Option<Features>) {
+/// A message from the main process (trusted).
+fn handle_main(mut v: Value, st: &mut State) {
     match text(&v, "op").as_deref() {
         // The main process is ending: every child dies before it closes its ends of their
         // channels, so none of them sees its peers go and reacts (see `child::stop_supervisor`).
-        Some("shutdown") => shutdown(children),
-        Some("kill") => {
-            let (Some(id), Some(sig)) = (int(&v, "id"), int(&v, "signal")) else { return };
-            if let Some(c) = children.iter().find(|c| c.id == id) {
-                let _ = c.sandbox.kill(i32::try_from(sig).unwrap_or(libc::SIGKILL));
-            }
-        }
+        Some("shutdown") => shutdown(&mut st.children),
+        Some("kill") => kill(&v, Owner::Main, &mut st.children),
         Some("spawn") => {
             let (Some(report_fd), Some(inbox)) = (take_fd(&mut v, "report"), take_fd(&mut v, "inbox")) else {
                 return;
             };
-            match spawn_child(&v, inbox, features) {
-                Ok((sandbox, plan)) => {
-                    report(&report_fd, &table(vec![("pid", Value::Int(i64::from(sandbox.pid())))]));
-                    let deadline = plan.wall_seconds.map(|s| Instant::now() + Duration::from_secs(s));
-                    children.push(Child {
-                        id: int(&v, "id").unwrap_or(0),
-                        sandbox,
-                        plan,
-                        report: report_fd,
-                        deadline,
-                        wall_hit: false,
-                    });
-                }
-                Err(e) => report(&report_fd, &table(vec![("error", Value::Bytes(e.into_bytes()))])),
-            }
+            let hooks = matches!(field(&v, "hooks"), Some(Value::Bool(true)));
+            start_child(&v, inbox, report_fd, Owner::Main, hooks, st);
         }
         _ => {}
     }
 }
 
-fn spawn_child(v: &Value, inbox: OwnedFd, features: &mut Option<Features>) -> Result<(Sandboxed, Plan), String> {
+/// A message from sandboxed actor `key` on its request socket: untrusted. A request that breaks
+/// the wire rules closes that socket (the actor can start no more actors); anything else it may
+/// ask is checked against what it holds itself.
+fn handle_actor(key: u64, st: &mut State) {
+    let Some(asker) = st.children.iter_mut().find(|c| c.key == key) else { return };
+    let Some(sock) = asker.requests.as_mut() else { return };
+    let mut v = match sock.recv() {
+        Ok(v) => v,
+        Err(ChannelError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => return,
+        Err(ChannelError::Closed) => {
+            asker.requests = None;
+            return;
+        }
+        Err(e) => {
+            eprintln!(
+                "luacell: a sandboxed actor broke the rules of its request channel ({e}); it can start no more actors"
+            );
+            asker.requests = None;
+            return;
+        }
+    };
+    let (hooks, root) = (asker.hooks, asker.root);
+    match text(&v, "op").as_deref() {
+        Some("kill") => kill(&v, Owner::Actor(key), &mut st.children),
+        Some("spawn") => {
+            let (Some(report_fd), Some(inbox)) = (take_fd(&mut v, "report"), take_fd(&mut v, "inbox")) else {
+                return;
+            };
+            let live = st.children.iter().filter(|c| c.root == root && c.key != root).count() as u64;
+            let quota = st
+                .children
+                .iter()
+                .find(|c| c.key == root)
+                .and_then(|r| r.profile.limits.processes.value())
+                .map_or(MAX_DESCENDANTS, |p| p.min(MAX_DESCENDANTS));
+            if live >= quota {
+                let why =
+                    format!("the actors below this top-level actor are at their quota ({quota}: its limits.processes)");
+                report(&report_fd, &table(vec![("error", Value::Bytes(why.into_bytes()))]));
+                return;
+            }
+            start_child(&v, inbox, report_fd, Owner::Actor(key), hooks, st);
+        }
+        _ => {}
+    }
+}
+
+/// `{op='kill', id, signal}` from `owner`: only its own children.
+fn kill(v: &Value, owner: Owner, children: &mut Vec<Child>) {
+    let (Some(id), Some(sig)) = (int(v, "id"), int(v, "signal")) else { return };
+    let sig = i32::try_from(sig).ok().filter(|s| (1..=64).contains(s)).unwrap_or(libc::SIGKILL);
+    let Some(target) = children.iter().find(|c| c.owner == owner && c.id == id).map(|c| c.key) else { return };
+    if sig == libc::SIGKILL {
+        kill_tree(target, children);
+    } else if let Some(c) = children.iter().find(|c| c.key == target) {
+        let _ = c.sandbox.kill(sig);
+    }
+}
+
+/// Kills actor `key` and every actor below it, the deepest first, each reaped (and reported)
+/// before the next: none of them sees the actor that started it vanish and reacts.
+fn kill_tree(key: u64, children: &mut Vec<Child>) {
+    let mut below = vec![key];
+    let mut i = 0;
+    while i < below.len() {
+        let k = below[i];
+        below.extend(children.iter().filter(|c| c.owner == Owner::Actor(k)).map(|c| c.key));
+        i += 1;
+    }
+    // The actor itself is collected by the loop when its pidfd says it ended.
+    let target = below.remove(0);
+    below.sort_by_key(|k| std::cmp::Reverse(children.iter().find(|c| c.key == *k).map_or(0, |c| c.depth)));
+    for k in below {
+        if let Some(i) = children.iter().position(|c| c.key == k) {
+            let child = children.swap_remove(i);
+            let _ = child.sandbox.kill(libc::SIGKILL);
+            finish(child);
+        }
+    }
+    if let Some(c) = children.iter().find(|c| c.key == target) {
+        let _ = c.sandbox.kill(libc::SIGKILL);
+    }
+}
+
+/// Starts the child `v` asks for and reports its pid (or why not) on `report_fd`.
+fn start_child(v: &Value, inbox: OwnedFd, report_fd: OwnedFd, owner: Owner, hooks: bool, st: &mut State) {
+    let parent = match owner {
+        Owner::Main => None,
+        Owner::Actor(k) => st.children.iter().find(|c| c.key == k).map(|c| c.profile.clone()),
+    };
+    let key = st.next_key;
+    st.next_key += 1;
+    match spawn_child(v, inbox, parent.as_ref(), hooks, &mut st.features) {
+        Ok((sandbox, plan, profile, requests)) => {
+            report(&report_fd, &table(vec![("pid", Value::Int(i64::from(sandbox.pid())))]));
+            let deadline = plan.wall_seconds.map(|s| Instant::now() + Duration::from_secs(s));
+            let (root, depth) = match owner {
+                Owner::Main => (key, 0),
+                Owner::Actor(k) => st.children.iter().find(|c| c.key == k).map_or((key, 0), |c| (c.root, c.depth + 1)),
+            };
+            st.children.push(Child {
+                key,
+                owner,
+                id: int(v, "id").unwrap_or(0),
+                root,
+                depth,
+                profile,
+                hooks,
+                sandbox,
+                plan,
+                report: report_fd,
+                deadline,
+                wall_hit: false,
+                requests: Some(Channel::new(requests, Limits::DEFAULT)),
+            });
+        }
+        Err(e) => report(&report_fd, &table(vec![("error", Value::Bytes(e.into_bytes()))])),
+    }
+}
+
+type Started = (Sandboxed, Plan, Profile, OwnedFd);
+
+/// Clones the child: its inbox at descriptor 3, its end of a new request socket at 4. A child
+/// asked for by an actor (`parent` is that actor's profile) must narrow it.
+fn spawn_child(
+    v: &Value,
+    inbox: OwnedFd,
+    parent: Option<&Profile>,
+    hooks: bool,
+    features: &mut Option<Features>,
+) -> Result<Started, String> {
     let name = text(v, "name").unwrap_or_else(|| "inline profile".into());
     let json = text(v, "profile").ok_or("the request has no profile")?;
     let profile = Profile::parse(&json, &name).map_err(|e| e.to_string())?;
+    if let Some(parent) = parent {
+        crate::sandbox::narrow::check(&profile, parent).map_err(|e| format!("profile {name}: {e}"))?;
+    }
     let features = features.get_or_insert_with(Features::probe);
     // Our own Lua, compiled once here: every child inherits the bytecode instead of parsing it.
     crate::lua::precompile().map_err(|e| e.to_string())?;
@@ -220,12 +394,14 @@ fn spawn_child(v: &Value, inbox: OwnedFd, features: &mut Option<Features>) -> Re
         message_bytes: profile.limits.message_bytes.value().and_then(|b| usize::try_from(b).ok()),
         mailbox: int(v, "mailbox")
             .and_then(|m| usize::try_from(m).ok())
+            .filter(|m| (1..=1 << 20).contains(m))
             .unwrap_or(crate::actor::mailbox::DEFAULT_CAPACITY),
-        hooks: matches!(field(v, "hooks"), Some(Value::Bool(true))),
+        hooks,
     };
+    let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
     let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
-    let sandbox = spawn(&plan, payload, &[inbox.as_fd()]).map_err(|e| crate::cli::error_chain(&e))?;
-    Ok((sandbox, plan))
+    let sandbox = spawn(&plan, payload, &[inbox.as_fd(), theirs.as_fd()]).map_err(|e| crate::cli::error_chain(&e))?;
+    Ok((sandbox, plan, profile, mine))
 }
 
 /// The child ended: collect how, and report it.

@@ -206,15 +206,26 @@ pub fn table(entries: Vec<(&str, Value)>) -> Value {
 pub struct Client {
     sock: Mutex<OwnedFd>,
     next_id: std::sync::atomic::AtomicU64,
-    supervisor: OwnedFd,
+    /// The main process's pidfd of the supervisor (a sandboxed actor has none: it only asks).
+    supervisor: Option<OwnedFd>,
 }
 
 static CLIENT: OnceLock<Client> = OnceLock::new();
 
 /// Called once, by `main`, with the control socket of the supervisor it forked and its pidfd.
 pub fn set_supervisor(sock: OwnedFd, pidfd: OwnedFd) {
+    let _ = CLIENT.set(Client {
+        sock: Mutex::new(sock),
+        next_id: std::sync::atomic::AtomicU64::new(1),
+        supervisor: Some(pidfd),
+    });
+}
+
+/// Called once, in a sandboxed actor's process, with its request socket: the actors it starts
+/// are asked for there (the supervisor holds them to a profile that narrows its own).
+pub fn set_request_socket(sock: OwnedFd) {
     let _ =
-        CLIENT.set(Client { sock: Mutex::new(sock), next_id: std::sync::atomic::AtomicU64::new(1), supervisor: pidfd });
+        CLIENT.set(Client { sock: Mutex::new(sock), next_id: std::sync::atomic::AtomicU64::new(1), supervisor: None });
 }
 
 /// Called by `main` as the process ends: the supervisor kills every child, reaps them and
@@ -222,9 +233,30 @@ pub fn set_supervisor(sock: OwnedFd, pidfd: OwnedFd) {
 /// still open meanwhile, so no actor sees its peers go before it dies.
 pub fn stop_supervisor() {
     let Some(client) = CLIENT.get() else { return };
+    let Some(supervisor) = &client.supervisor else { return };
     if client.send(&table(vec![("op", Value::Bytes(b"shutdown".to_vec()))])).is_ok() {
-        let _ = crate::sys::process::wait_pidfd(client.supervisor.as_fd(), false);
+        let _ = crate::sys::process::wait_pidfd(supervisor.as_fd(), false);
     }
+}
+
+/// Test hook: `bytes` as they are on the supervisor socket (see `hook_raw_request`).
+pub fn raw_request(bytes: &[u8]) -> io::Result<()> {
+    let Some(client) = CLIENT.get() else { return Err(io::Error::from_raw_os_error(libc::ENOSYS)) };
+    let sock = client.sock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    cmsg::send(sock.as_fd(), bytes, &[]).map(|_| ())
+}
+
+/// A sandboxed actor's own module: the one module it may start actors from (it has no files).
+static OWN_MODULE: OnceLock<(String, Vec<u8>)> = OnceLock::new();
+
+/// Called once, in a sandboxed actor's process, with the path and source it was started from.
+pub fn set_own_module(path: String, source: Vec<u8>) {
+    let _ = OWN_MODULE.set((path, source));
+}
+
+/// The source of `path` if it is this sandboxed actor's own module.
+pub fn own_module(path: &str) -> Option<&'static [u8]> {
+    OWN_MODULE.get().filter(|(p, _)| p == path).map(|(_, s)| s.as_slice())
 }
 
 /// Ends of channels to sandboxed actors that are being killed, by child id: held until the

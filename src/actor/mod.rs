@@ -935,13 +935,25 @@ fn install_sandboxed(lua: &Lua, t: &Table, hooks: bool) -> mlua::Result<()> {
              (path, name, json, capacity): (String, Option<String>, Option<String>, Option<i64>)|
              -> mlua::Result<Ret3> {
                 let shared = env(lua)?.shared.clone();
-                if shared.sandboxed.is_some() {
-                    return fail3(lua, "ENOTSUP", "a sandboxed actor cannot start sandboxed actors of its own");
-                }
-                let source = match std::fs::read(&path) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        return fail3(lua, crate::sys::errno::code_of(&e), format!("cannot read module '{path}'"));
+                let source = if shared.sandboxed.is_some() {
+                    // It has no files: it may start its own module ('.'), under a profile that
+                    // narrows its own (the supervisor checks).
+                    match child::own_module(&path) {
+                        Some(s) => s.to_vec(),
+                        None => {
+                            return fail3(
+                                lua,
+                                "ENOTSUP",
+                                format!("a sandboxed actor can start only its own module ('.'), not '{path}'"),
+                            );
+                        }
+                    }
+                } else {
+                    match std::fs::read(&path) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            return fail3(lua, crate::sys::errno::code_of(&e), format!("cannot read module '{path}'"));
+                        }
                     }
                 };
                 let (origin, text) = match (&name, json) {
@@ -1090,6 +1102,17 @@ fn install_sandboxed(lua: &Lua, t: &Table, hooks: bool) -> mlua::Result<()> {
                 }
             })?,
         )?;
+        // hook_raw_request(bytes): bytes on this process's request socket to the supervisor,
+        // as a compromised sandboxed actor could write them.
+        t.set(
+            "hook_raw_request",
+            lua.create_function(|lua, bytes: mlua::LuaString| -> mlua::Result<Ret3> {
+                match child::raw_request(&bytes.as_bytes()) {
+                    Ok(()) => Ok(ret1(Value::Boolean(true))),
+                    Err(e) => fail3(lua, crate::sys::errno::code_of(&e), "raw request failed"),
+                }
+            })?,
+        )?;
     }
     Ok(())
 }
@@ -1113,6 +1136,8 @@ pub struct SandboxedInit {
 /// process's exit status.
 pub fn run_sandboxed(init: SandboxedInit) -> i32 {
     let inbox = crate::sys::process::adopt_arranged(3);
+    child::set_request_socket(crate::sys::process::adopt_arranged(4));
+    child::set_own_module(init.path.clone(), init.module.clone());
     let mut limits = Limits::DEFAULT;
     if let Some(b) = init.message_bytes {
         limits.max_bytes = limits.max_bytes.min(b);

@@ -17,6 +17,7 @@ pub mod features;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod landlock;
+pub mod narrow;
 pub mod plan;
 pub mod probe;
 pub mod profile;
