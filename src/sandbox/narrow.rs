@@ -14,6 +14,11 @@ pub fn check(child: &Profile, parent: &Profile) -> Result<(), String> {
     if parent.without_user_namespace == Fallback::Fail && child.without_user_namespace != Fallback::Fail {
         return Err(widens("without_user_namespace", "the parent fails without user namespaces"));
     }
+    if child.identity != parent.identity {
+        // Ids inside its own user namespace grant nothing once capabilities are dropped, but
+        // root inside is a door nobody needs open: the same ids as the parent, or nothing.
+        return Err(widens("identity", "a nested actor runs as its parent's ids"));
+    }
     filesystem(child, parent)?;
     landlock(child, parent)?;
     seccomp(child, parent)?;
@@ -206,6 +211,7 @@ mod tests {
             ("limits.cpu_seconds", Box::new(|p| p.limits.cpu_seconds = Limit::Unlimited)),
             ("limits.processes", Box::new(|p| p.limits.processes = Limit::Value(1000))),
             ("stdio.stdin", Box::new(|p| p.stdio.stdin = Stream::Inherit)),
+            ("identity", Box::new(|p| p.identity.uid = 0)),
         ];
         for (field, widen) in cases {
             let mut child = plugin();
