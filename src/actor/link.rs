@@ -194,7 +194,7 @@ impl Links {
                 }
                 Err(reason) => {
                     if let Some(reason) = reason {
-                        eprintln!("luacell: a channel's peer broke the wire rules ({reason}); that channel is closed");
+                        eprintln!("luacell: {reason}; that channel is closed");
                     }
                     self.links.remove(&id);
                     return;
@@ -204,8 +204,9 @@ impl Links {
     }
 
     /// One datagram of a link: `Ok(None)` when none is waiting; `Err(None)` when the link
-    /// ended; `Err(Some(reason))` for a violation.
+    /// ended; `Err(Some(why))` when it must be closed, `why` a sentence for stderr.
     fn receive(&mut self, id: u64) -> Result<Option<Msg>, Option<String>> {
+        let broke = |reason: &str| Some(format!("a channel's peer broke the wire rules ({reason})"));
         let Some(link) = self.links.get(&id) else { return Err(None) };
         let want = self.limits.max_bytes.saturating_add(1);
         if self.buf.len() < want {
@@ -220,17 +221,26 @@ impl Links {
             }
         };
         if got.truncated || got.len > self.limits.max_bytes {
-            return Err(Some(format!("a message larger than {} bytes", self.limits.max_bytes)));
+            return Err(broke(&format!("a message larger than {} bytes", self.limits.max_bytes)));
         }
         if got.control_truncated {
-            return Err(Some("descriptors were cut off or a foreign control message came along".into()));
+            // The kernel drops the descriptors it cannot install: say so when that is why.
+            let full = link.sock.as_fd().try_clone_to_owned().is_err_and(|e| e.raw_os_error() == Some(libc::EMFILE));
+            return Err(if full {
+                Some("a message's descriptors could not be received: this process is at its open-files limit".into())
+            } else {
+                broke("descriptors were cut off or a foreign control message came along")
+            });
         }
         if got.len == 0 {
             return Err(None);
         }
+        if !got.fds.is_empty() {
+            fd_pressure::received(got.fds.len());
+        }
         match wire::decode(&self.buf[..got.len], got.fds, &self.limits) {
             Ok(v) => Ok(Some(from_wire(v))),
-            Err(e) => Err(Some(e.to_string())),
+            Err(e) => Err(broke(&e.to_string())),
         }
     }
 
@@ -326,4 +336,41 @@ pub enum SendError {
     Closed,
     Refused(String),
     Io(io::Error),
+}
+
+/// Descriptors that arrive in messages are held by channel objects that only Lua's collector
+/// frees, and the collector does not see descriptors: a sandboxed actor answering requests that
+/// each carry a reply address would reach its open-files limit (64 under `untrusted-plugin`)
+/// long before a collection. So every context counts what arrives and collects its VMs fully
+/// each time a quarter of the open-files limit (8 to 256 descriptors) came in.
+pub mod fd_pressure {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+
+    pub fn received(n: usize) {
+        RECEIVED.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// How many descriptors may arrive between two collections.
+    fn every() -> usize {
+        static EVERY: OnceLock<usize> = OnceLock::new();
+        *EVERY.get_or_init(|| {
+            let soft = crate::sys::process::soft_limit(libc::RLIMIT_NOFILE).unwrap_or(1024);
+            usize::try_from(soft / 4).unwrap_or(256).clamp(8, 256)
+        })
+    }
+
+    /// Whether a context whose last collection saw `*mark` should collect now (it then updates
+    /// `*mark`).
+    pub fn due(mark: &mut usize) -> bool {
+        let now = RECEIVED.load(Ordering::Relaxed);
+        if now.wrapping_sub(*mark) >= every() {
+            *mark = now;
+            true
+        } else {
+            false
+        }
+    }
 }

@@ -280,8 +280,8 @@ struct VmEnv {
 
 /// One VM of the context.
 struct Vm {
-    // Kept alive while the VM runs; dropped (finalizers run) when it ends.
-    #[allow(dead_code)]
+    // Kept alive while the VM runs; dropped (finalizers run) when it ends. Collected fully when
+    // descriptors pile up (see `link::fd_pressure`).
     lua: Lua,
     step: Function,
     exit_status: Function,
@@ -440,7 +440,14 @@ impl Context {
     }
 
     fn run_loop(&mut self) -> Result<i32, RunError> {
+        let mut fd_mark = 0;
         loop {
+            if link::fd_pressure::due(&mut fd_mark) {
+                // Channel objects that became garbage close their descriptors now.
+                for vm in self.vms.values() {
+                    let _ = vm.lua.gc_collect();
+                }
+            }
             // Link ops that finished are handled first: their op ids are free again, and a
             // link op started below may take one.
             let owners: Vec<Owner> = self.engine.borrow().owners_with_finished().collect();

@@ -419,6 +419,14 @@ fn default_signal_disposition(sig: libc::c_int) {
     unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
 
+/// The soft limit of `resource` for this process (`u64::MAX` when unlimited).
+pub fn soft_limit(resource: libc::__rlimit_resource_t) -> io::Result<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a live, exclusively borrowed rlimit the kernel fills.
+    check_int(unsafe { libc::getrlimit(resource, &mut lim) })?;
+    Ok(lim.rlim_cur)
+}
+
 /// `kill(pid, sig)`.
 pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: kill takes two integers.

@@ -1,6 +1,9 @@
 local inbox = require 'inbox'
+local hoard = {}
 while true do
-  local m = inbox:receive()
+  local ok, m = pcall(inbox.receive, inbox)
+  -- Its inbox closed (every sender gone, or the link refused): it ends.
+  if not ok then return end
   if m.op == 'stop' then return end
   if m.op == 'describe' then
     local binary = not pcall(function() assert(load(string.dump(function() end), 'x', 'b')) end)
@@ -10,5 +13,8 @@ while true do
     }
   elseif m.op == 'double' then
     m.reply:send(m.n * 2)
+  elseif m.op == 'hoard' then
+    -- Keeps every reply address: descriptors the collector cannot free.
+    hoard[#hoard + 1] = m.reply
   end
 end
