@@ -67,9 +67,6 @@ pub struct Links {
     control: Vec<u8>,
     /// What this process accepts in one message.
     limits: Limits,
-    /// Links that delivered one datagram on a wake and are drained further only after the VMs
-    /// had their turn (see [`Links::resume_deferred`]).
-    deferred: Vec<u64>,
 }
 
 /// Runs `f` with the engine's ops tagged as link ops.
@@ -93,7 +90,6 @@ impl Links {
             buf: Vec::new(),
             control: cmsg::control_buffer(),
             limits,
-            deferred: Vec::new(),
         }
     }
 
@@ -104,7 +100,7 @@ impl Links {
         let id = self.next;
         self.next += 1;
         self.links.insert(id, Link { sock, sender, pending: None });
-        self.drain(engine, id, false);
+        self.drain(engine, id);
         Ok(())
     }
 
@@ -142,7 +138,7 @@ impl Links {
 
     fn act(&mut self, engine: &mut Eng, action: Action) {
         match action {
-            Action::Readable(id) => self.drain(engine, id, true),
+            Action::Readable(id) => self.drain(engine, id),
             Action::Writable(waker, token) => waker.wake_sender(token),
             Action::Report(child) => child.readable(engine, self),
         }
@@ -153,16 +149,7 @@ impl Links {
         let tokens =
             std::mem::take(&mut *self.events.senders.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for id in tokens {
-            self.drain(engine, id, false);
-        }
-    }
-
-    /// Drains the links that delivered one datagram on their last wake. The context calls this
-    /// after its VMs' turns: an actor that answers at once has sent its answer before the read
-    /// that finds the socket empty, which is then off the round trip's path.
-    pub fn resume_deferred(&mut self, engine: &mut Eng) {
-        for id in std::mem::take(&mut self.deferred) {
-            self.drain(engine, id, false);
+            self.drain(engine, id);
         }
     }
 
@@ -172,19 +159,13 @@ impl Links {
     }
 
     /// Moves datagrams from a link's socket into its mailbox until the socket is empty (then
-    /// waits for it) or the mailbox is full (then waits for room). With `defer_rest`, it stops
-    /// after the first datagram delivered and leaves the rest to [`Links::resume_deferred`].
-    fn drain(&mut self, engine: &mut Eng, id: u64, defer_rest: bool) {
+    /// waits for it) or the mailbox is full (then waits for room).
+    fn drain(&mut self, engine: &mut Eng, id: u64) {
         loop {
             let Some(link) = self.links.get_mut(&id) else { return };
             if let Some(msg) = link.pending.take() {
                 match link.sender.mailbox().send(msg, &self.waker, id) {
-                    (Sent::Delivered, _) => {
-                        if defer_rest {
-                            self.deferred.push(id);
-                            return;
-                        }
-                    }
+                    (Sent::Delivered, _) => {}
                     (Sent::Full, back) => {
                         link.pending = back;
                         return;

@@ -487,9 +487,6 @@ impl Context {
                     _ => self.end_vm(owner),
                 }
             }
-            // Links that delivered one datagram before the turns go on now (an answer the turns
-            // produced is already on its way).
-            self.shared.links.borrow_mut().resume_deferred(&mut self.engine.borrow_mut());
             let spawns_waiting = !lock(&self.shared.remote.spawns).is_empty();
             if self.vms.is_empty() && !spawns_waiting && self.shared.group.live_vms.load(Ordering::Acquire) == 0 {
                 return Ok(self.main_status);
