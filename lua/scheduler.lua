@@ -27,6 +27,9 @@ local stderr = io.stderr
 local E_wait, E_cancel = E.wait, E.cancel
 local FAIL = RAW.FAIL
 local describe, note_panic = RAW.describe, RAW.note_panic
+-- Only in a process with a CPU budget (src/lua/budget.rs): told which Lua thread runs, before
+-- each resume and once the resumer has control back.
+local note = RAW.note_running
 
 ------------------------------------------------------------------------------------------------
 -- Errors: tables with a stable `code` and one line of `message`.
@@ -656,13 +659,20 @@ end
 -- coroutine when the fiber is woken. The user only ever sees their own yields.
 
 local function resume_result(co, ok, first, ...)
+  if note then note(raw_running()) end
   if ok and first == SUSPEND then
     PARKED_CO[co] = true
     raw_yield(SUSPEND)
     PARKED_CO[co] = nil
+    if note then note(co) end
     return resume_result(co, raw_resume(co))
   end
   return ok, first, ...
+end
+
+local function closed(...)
+  if note then note(raw_running()) end
+  return ...
 end
 
 local function guard(co, what)
@@ -681,13 +691,18 @@ function coroutine.resume(co, ...)
   if type(co) ~= 'thread' then bad_coroutine('resume', 1, 'coroutine', co) end
   local refusal = guard(co, 'resume')
   if refusal then return false, refusal end
+  if note then note(co) end
   return resume_result(co, raw_resume(co, ...))
 end
 
 local function wrap_result(co, ok, ...)
   if ok then return ... end
   local err = ...
-  if raw_status(co) == 'dead' then raw_close(co) end
+  if raw_status(co) == 'dead' then
+    if note then note(co) end
+    raw_close(co)
+    if note then note(raw_running()) end
+  end
   if type(err) == 'string' then error(err, 2) end
   error(err, 0)
 end
@@ -700,6 +715,7 @@ function coroutine.wrap(f)
     -- must not be resumed from here (it would steal that fiber's wake-up).
     local refusal = guard(co, 'resume')
     if refusal then error(refusal, 2) end
+    if note then note(co) end
     return wrap_result(co, resume_result(co, raw_resume(co, ...)))
   end
 end
@@ -731,7 +747,9 @@ function coroutine.close(co)
   if type(co) ~= 'thread' then bad_coroutine('close', 1, 'coroutine', co) end
   local refusal = guard(co, 'close')
   if refusal then error(refusal, 2) end
-  return raw_close(co)
+  -- Pending to-be-closed variables of `co` run their __close on `co`.
+  if note then note(co) end
+  return closed(raw_close(co))
 end
 
 ------------------------------------------------------------------------------------------------
@@ -832,6 +850,8 @@ function S.step()
   local poll = S.actor_poll
   if poll then poll() end
   local raw_resume = raw_resume
+  local me = note and raw_running()
+  if me then note(me) end
   local round, n = Q, qn
   Q, qn, spare = spare, 0, round
   for i = 1, n do
@@ -839,7 +859,10 @@ function S.step()
     round[i] = nil
     current = rec
     immediate_left = IMMEDIATE_BUDGET
-    local ok, err = raw_resume(rec[CO])
+    local co = rec[CO]
+    if me then note(co) end
+    local ok, err = raw_resume(co)
+    if me then note(me) end
     if not ok then failed(rec, err) end
     if halted then
       current = nil

@@ -397,6 +397,7 @@ fn spawn_child(
             .filter(|m| (1..=1 << 20).contains(m))
             .unwrap_or(crate::actor::mailbox::DEFAULT_CAPACITY),
         hooks,
+        cpu_seconds: profile.limits.cpu_seconds.value(),
     };
     let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
     let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));

@@ -480,7 +480,11 @@ impl Context {
                 self.queued.remove(&owner);
                 let Some(vm) = self.vms.get(&owner) else { continue };
                 self.engine.borrow_mut().set_owner(owner);
-                let status = vm.step.call::<i64>(()).map_err(|e| RunError::Scheduler(e.to_string()))?;
+                let status = vm.step.call::<i64>(()).map_err(|e| RunError::Scheduler(e.to_string()));
+                if vmlua::budget::armed() {
+                    vmlua::budget::between_turns();
+                }
+                let status = status?;
                 match status {
                     0 => {}
                     1 => self.enqueue(owner),
@@ -583,6 +587,10 @@ impl Context {
         self.shared.global.clone()
     }
 }
+
+/// Why a sandboxed actor cannot start a thread: its process runs its VMs on one thread (its
+/// seccomp preset admits no thread, and its CPU budget stops the Lua thread running on it).
+const ONE_THREAD: &str = "a sandboxed actor runs on one thread: its actors join its own context";
 
 /// Starts a thread with a new context whose first VM is `request` (`spawn_vm{ inherit_context =
 /// false }`), or an empty member of `group` (`spawn_context_threads`).
@@ -834,6 +842,9 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>, hooks: bool) -> mlua::
     t.set(
         "spawn",
         lua.create_function(|lua, (path, capacity, new_context): (String, Option<i64>, bool)| -> mlua::Result<Ret3> {
+            if new_context && env(lua)?.shared.sandboxed.is_some() {
+                return fail3(lua, "ENOTSUP", ONE_THREAD);
+            }
             let source = match std::fs::read(&path) {
                 Ok(s) => s,
                 Err(e) => {
@@ -879,6 +890,9 @@ fn install(lua: &Lua, raw: &Table, events: Arc<VmEvents>, hooks: bool) -> mlua::
                 return fail3(lua, "EINVAL", format!("the thread count must be 1 to 256, got {n}"));
             }
             let shared = env(lua)?.shared.clone();
+            if shared.sandboxed.is_some() {
+                return fail3(lua, "ENOTSUP", ONE_THREAD);
+            }
             for _ in 0..n {
                 let remote = match Remote::new() {
                     Ok(r) => r,
@@ -1136,6 +1150,8 @@ pub struct SandboxedInit {
     pub message_bytes: Option<usize>,
     pub mailbox: usize,
     pub hooks: bool,
+    /// The profile's `cpu_seconds` (also the process's RLIMIT_CPU soft limit).
+    pub cpu_seconds: Option<u64>,
 }
 
 /// The payload of a sandboxed actor's process (after the lockdown): one context on the epoll
@@ -1143,6 +1159,12 @@ pub struct SandboxedInit {
 /// process's exit status.
 pub fn run_sandboxed(init: SandboxedInit) -> i32 {
     let inbox = crate::sys::process::adopt_arranged(3);
+    if let Some(seconds) = init.cpu_seconds
+        && let Err(e) = vmlua::budget::arm(seconds, &init.path)
+    {
+        eprintln!("luacell: sandboxed actor {}: cannot arm its CPU budget: {e}", init.path);
+        return 1;
+    }
     child::set_request_socket(crate::sys::process::adopt_arranged(4));
     child::set_own_module(init.path.clone(), init.module.clone());
     let mut limits = Limits::DEFAULT;

@@ -5,6 +5,7 @@
 //! it runs on one thread. The prelude files are compiled into the binary.
 
 pub mod api;
+pub mod budget;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -218,6 +219,10 @@ fn setup(lua: &Lua, init: &VmInit<'_>, extra: &dyn Fn(&Lua, &Table) -> mlua::Res
         })?,
     )?;
     raw.set("describe", lua.create_function(|_, code: String| Ok(describe_code(&code)))?)?;
+    if budget::armed() {
+        // The scheduler tells it which Lua thread runs (see `budget`); absent, it skips that.
+        raw.set("note_running", budget::note_function(lua)?)?;
+    }
     extra(lua, &raw)?;
     let shared = lua.create_table()?;
     // The prelude is compiled once per process; later VMs load its bytecode (a spawn then costs

@@ -353,7 +353,8 @@ pub struct Limits {
     /// RLIMIT_AS.
     #[serde(default = "d_as")]
     pub address_space_bytes: Limit,
-    /// RLIMIT_CPU: SIGXCPU at this many CPU seconds, SIGKILL one second later.
+    /// RLIMIT_CPU: SIGXCPU at this many CPU seconds, SIGKILL one second later. A sandboxed
+    /// actor's VM also stops its Lua code at the SIGXCPU (`lua::budget`).
     #[serde(default = "d_cpu")]
     pub cpu_seconds: Limit,
     /// Killed (SIGKILL to the whole sandbox) after this many seconds of wall time.

@@ -419,6 +419,32 @@ fn default_signal_disposition(sig: libc::c_int) {
     unsafe { libc::signal(sig, libc::SIG_DFL) };
 }
 
+/// Runs `handler` when `sig` arrives, with `SA_RESTART` (an interrupted read goes on) and
+/// nothing else blocked meanwhile. `handler` runs at any point of the program: it may only do
+/// what is async-signal-safe.
+pub fn on_signal(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+    // SAFETY: sigaction is plain data; every field is set or meant to be zero below.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    action.sa_mask = SigSet::of(&[]).0;
+    // SAFETY: `action` is a live sigaction naming a function of the right type for a handler
+    // without SA_SIGINFO; a null old-action pointer is allowed.
+    check_int(unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// Ends this process by `sig` with its default action, as if the kernel had sent it: the parent
+/// sees the same wait status. Exits with 128 + `sig` should the signal not end it.
+pub fn die_of(sig: libc::c_int) -> ! {
+    default_signal_disposition(sig);
+    let _ = sigprocmask(libc::SIG_UNBLOCK, &SigSet::of(&[sig]));
+    // SAFETY: raise takes a signal number; with the default action restored and the signal
+    // unblocked, it ends the process before returning.
+    unsafe { libc::raise(sig) };
+    exit_now(128 + sig)
+}
+
 /// The soft limit of `resource` for this process (`u64::MAX` when unlimited).
 pub fn soft_limit(resource: libc::__rlimit_resource_t) -> io::Result<u64> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };

@@ -32,6 +32,22 @@ local quick = {
   limits = { cpu_seconds = 1, lua_heap_bytes = 16777216 },
 }
 run('endless loop:', 'loop', quick)
+-- The VM stops what runs when the budget is spent, and says where (stderr); a C call that runs
+-- no Lua is ended by the hard limit a second later.
+run('endless loop in a coroutine:', 'loop in a coroutine', quick)
+run('endless loop in a coroutine after a suspension:', 'loop in a coroutine after a suspension', quick)
+run('endless loop under pcall:', 'loop under pcall', quick)
+run('endless loop in C:', 'loop in C', quick)
+
+-- A sandboxed actor has one thread: the budget, and its seccomp preset, rely on it.
+do
+  local ch = spawn_vm{ module = './lib_sandbox_limits_actor', sandbox = 'untrusted-plugin' }
+  ch:send{ op = 'thread', reply = inbox }
+  local r = inbox:receive()
+  print('new context in a sandbox:', r.ok, r.err)
+  print('more threads in a sandbox:', r.ok2, r.err2)
+  ch:wait()
+end
 
 -- The compromised actor: garbage on its channel to us. That channel is closed (reported on
 -- stderr); the actor's next send finds it closed; nothing else is affected.
