@@ -43,6 +43,36 @@ fn exec_signal_death_is_128_plus_signal() {
     assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{}", text(&out.stderr));
 }
 
+/// pid 1 is luacell-reaper, run from its sealed memfd: a program of its own (its argv), holding
+/// nothing of the spawner's memory (a few KiB resident, where a forked reaper has megabytes),
+/// not dumpable (its exe link and environ are refused where the shell's own are readable), and
+/// it still reports the command's exit status.
+#[test]
+fn exec_pid_1_is_luacell_reaper() {
+    let script = "tr '\\0' ' ' < /proc/1/cmdline; echo; grep '^VmRSS:' /proc/1/status; \
+                  readlink /proc/$$/exe > /dev/null && echo 'own exe: readable'; \
+                  readlink /proc/1/exe > /dev/null 2>&1 || echo 'pid 1 exe: refused'; \
+                  cat /proc/$$/environ > /dev/null && echo 'own environ: readable'; \
+                  cat /proc/1/environ > /dev/null 2>&1 || echo 'pid 1 environ: refused'; exit 9";
+    let out = exec("exec-readonly", &["sh", "-c", script]);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.first().is_some_and(|l| l.starts_with("luacell-reaper 2 ")), "{stdout}");
+    let rss_kib: u64 = lines
+        .get(1)
+        .and_then(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(rss_kib < 256, "pid 1 holds {rss_kib} KiB: {stdout}");
+    assert_eq!(
+        &lines[2.min(lines.len())..],
+        ["own exe: readable", "pid 1 exe: refused", "own environ: readable", "pid 1 environ: refused"],
+        "{stdout}"
+    );
+}
+
 #[test]
 fn exec_sandbox_sees_only_its_tree_and_identity() {
     let out = exec("exec-readonly", &["sh", "-c", "id -u; hostname; ls /; cat /proc/self/uid_map | wc -l; echo $PATH"]);

@@ -76,6 +76,7 @@ pub fn child(
     parent: OwnedFd,
     maps_written: Option<OwnedFd>,
     keep: &[RawFd],
+    reaper_program: bool,
 ) -> ! {
     if let Some(sync) = maps_written {
         let mut byte = [0u8; 1];
@@ -83,14 +84,17 @@ pub fn child(
             process::exit_now(126);
         }
     }
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(plan, payload, report, parent, keep)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(plan, payload, report, parent, keep, reaper_program)
+    }));
     match result {
         Ok(code) => process::exit_now(code),
         Err(_) => process::exit_now(127),
     }
 }
 
-fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[RawFd]) -> i32 {
+/// `keep` ends with luacell-reaper's memfd when `reaper_program`.
+fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[RawFd], reaper_program: bool) -> i32 {
     let n = keep.len() as RawFd;
     let report_fd = 3 + n;
     // Step 1 cannot report through a descriptor it is still moving: a failure there exits 126
@@ -104,6 +108,7 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     std::mem::forget(parent);
     let report = Report(process::adopt_arranged(report_fd));
     let parent = process::adopt_arranged(report_fd + 1);
+    let program = reaper_program.then(|| process::adopt_arranged(report_fd - 1));
     let forked = matches!(payload, Payload::Function(_));
     // The reaper blocks what it forwards before the spawner can learn it is ready: pid 1 of a
     // namespace drops a signal it neither blocks nor handles, so a `kill` right after the spawn
@@ -132,10 +137,11 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
     if plan.reaper {
         match process::fork() {
             Err(e) => return report_failure(&report, fail(Step::Fork, 0)(e)),
-            Ok(Some(pid)) => reap(plan, &report, pid, &forwarded),
+            Ok(Some(pid)) => reap(plan, report, pid, &forwarded, program),
             Ok(None) => {}
         }
     }
+    drop(program);
     // The payload starts with no blocked signal and default dispositions, whatever the spawner
     // blocked or ignored (ignored dispositions would survive execve).
     let _ = process::sigprocmask(libc::SIG_SETMASK, &SigSet::of(&[]));
@@ -463,7 +469,14 @@ fn dev(at: &Path, with_proc: bool) -> std::io::Result<()> {
 /// The pid-1 reaper: forwards signals to the payload, reaps every child, and exits with the
 /// payload's status once it ends (reporting the raw status, since pid 1 cannot die of a signal
 /// it sends itself).
-fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
+///
+/// With `program` (luacell-reaper's memfd), it becomes that program once its seccomp list is in
+/// place, handing it the payload's pid and the report pipe; should the kernel refuse, it goes
+/// on here.
+fn reap(plan: &Plan, report: Report, payload: libc::pid_t, set: &SigSet, program: Option<OwnedFd>) -> ! {
+    // The report pipe must outlive the exec; the memfd must not.
+    let report_fd = report.0.as_raw_fd();
+    let program = program.filter(|_| process::dup_to(report_fd, report_fd, false).is_ok());
     if let Some(s) = &plan.seccomp {
         // The reaper's list holds no forbidden call: everything else already gets ENOSYS, so it
         // needs no second filter.
@@ -478,6 +491,10 @@ fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
                 process::exit_now(127);
             }
         }
+    }
+    if let Some(program) = program {
+        let argv = [c"luacell-reaper".to_owned(), pid_arg(payload), pid_arg(report_fd)];
+        let _refused = process::execveat_empty_path(program.as_fd(), &argv);
     }
     loop {
         let sig = match process::sigwait(set) {
@@ -497,6 +514,10 @@ fn reap(plan: &Plan, report: &Report, payload: libc::pid_t, set: &SigSet) -> ! {
             }
         }
     }
+}
+
+fn pid_arg(n: libc::c_int) -> CString {
+    CString::new(n.to_string()).expect("invariant: a decimal number has no NUL byte")
 }
 
 fn exec(plan: &Plan, program: &CString, argv: &[CString]) -> std::io::Error {

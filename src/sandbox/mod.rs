@@ -21,6 +21,7 @@ pub mod narrow;
 pub mod plan;
 pub mod probe;
 pub mod profile;
+mod reaper;
 mod report;
 pub mod seccomp;
 mod spawn;

@@ -243,7 +243,7 @@ impl Plan {
             let allowed = seccomp::allowed(&profile.seccomp);
             let allow = seccomp::compile_allow_list(allowed.iter().map(|(n, _)| n.as_str())).map_err(err)?;
             let forbidden = seccomp::compile_forbidden(profile.seccomp.forbidden).map_err(err)?;
-            let reaper_prog = seccomp::compile_allow_list(seccomp::REAPER.iter().map(|(n, _)| *n)).map_err(err)?;
+            let reaper_prog = seccomp::compile_reaper().map_err(err)?;
             Some(SeccompPlan { allow, forbidden, reaper: reaper_prog, action: profile.seccomp.forbidden, allowed })
         } else {
             None

@@ -248,6 +248,7 @@ pub const REAPER: &[Entry] = &[
     ("exit_group", "exiting with the child's status"),
     ("exit", "exiting"),
     ("seccomp", "installing the forbidden-call filter on top of this list"),
+    ("execveat", "becoming luacell-reaper, from its sealed memfd (AT_EMPTY_PATH only, never a path)"),
 ];
 
 /// Forbidden whatever a profile says, with the reason: they reach kernel surface a sandbox must
@@ -436,6 +437,26 @@ pub fn compile_forbidden(action: ForbiddenAction) -> Result<BpfProgram, CompileE
         ForbiddenAction::Eperm => SeccompAction::Errno(libc::EPERM as u32),
     };
     build(rules, SeccompAction::Allow, action)
+}
+
+/// The pid-1 reaper's program: [`REAPER`], where `execveat` passes only with `AT_EMPTY_PATH`
+/// (it runs the descriptor it is given, the memfd holding luacell-reaper; a path would need a
+/// file it can neither open nor reach in its mount tree).
+pub fn compile_reaper() -> Result<BpfProgram, CompileError> {
+    if cfg!(not(target_arch = "x86_64")) {
+        return Err(CompileError::Architecture);
+    }
+    let mut rules = BTreeMap::new();
+    for (name, _) in REAPER {
+        let r = if *name == "execveat" {
+            let empty_path = libc::AT_EMPTY_PATH as u64;
+            vec![rule(vec![cond(4, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, empty_path)?])?]
+        } else {
+            allow_rules(arg_check(name))?
+        };
+        rules.insert(nr(name)?, r);
+    }
+    build(rules, SeccompAction::Errno(libc::ENOSYS as u32), SeccompAction::Allow)
 }
 
 /// Rules per seccompiler program in a split filter.

@@ -113,7 +113,13 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
     }
     let (report_r, report_w) = process::pipe().map_err(kernel("create the report pipe"))?;
     let me = process::pidfd_open(std::process::id() as libc::pid_t).map_err(kernel("open a pidfd to this process"))?;
-    let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    let mut keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    // luacell-reaper goes last, after the payload's descriptors: pid 1 runs it, the payload
+    // closes it.
+    let reaper_program = if plan.reaper { super::reaper::program() } else { None };
+    if let Some(fd) = reaper_program {
+        keep_raw.push(fd.as_raw_fd());
+    }
     let by_parent = plan.id_map.is_some_and(|m| m.by_parent);
     let sync = if by_parent { Some(process::pipe().map_err(kernel("create the id-map pipe"))?) } else { None };
     let started = Instant::now();
@@ -131,7 +137,7 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
                 drop(w);
                 r
             });
-            apply::child(plan, payload, report_w, me, maps_written, &keep_raw)
+            apply::child(plan, payload, report_w, me, maps_written, &keep_raw, reaper_program.is_some())
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };

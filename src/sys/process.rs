@@ -460,6 +460,20 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// `execveat(fd, "", argv, [], AT_EMPTY_PATH)`: runs the program `fd` refers to with an empty
+/// environment (the descriptor itself may be close-on-exec); returns only on failure.
+pub fn execveat_empty_path(fd: BorrowedFd<'_>, argv: &[CString]) -> io::Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: the path is an empty NUL-terminated literal; `a` and `envp` are null-terminated
+    // arrays of pointers to NUL-terminated strings, all alive across the call.
+    unsafe {
+        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH)
+    };
+    io::Error::last_os_error()
+}
+
 /// `execve(path, argv, envp)`: returns only on failure.
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
     let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
