@@ -20,9 +20,10 @@
 //!   `EAGAIN`), the floor of any epoll-based runtime.
 //! - the PSS of an idle sandboxed actor: N actors are started, each answers once and then waits
 //!   in `inbox:receive()`; the script sums `Pss` (and `Private_Clean` + `Private_Dirty`) of
-//!   `/proc/PID/smaps_rollup` over every process of each actor (its pid 1 and the VM's process,
-//!   found through `/proc/PID/task/PID/children`) and prints the mean. N = 1 (every page shared
-//!   with the host and the supervisor is split three ways) and N = 20 (split between many).
+//!   `/proc/PID/smaps_rollup` over every process of each actor (its pid 1, luacell-reaper, and
+//!   the VM's process, found through `/proc/PID/task/PID/children`) and prints the mean. N = 1
+//!   (a page the VM shares with the supervisor counts half, one it also shares with the host a
+//!   third) and N = 20 (split between many).
 //!   Peer: an idle `lua5.4` under the same bwrap (waiting in `io.read()`), summed over bwrap's
 //!   processes and lua's. Target: at most 1 MiB.
 //!
