@@ -73,6 +73,28 @@ fn exec_pid_1_is_luacell_reaper() {
     );
 }
 
+/// Where luacell-reaper cannot be made ready, pid 1 stays the forked built-in reaper and does
+/// the same job. Made real by a soft file-size limit of 512 bytes on `luacell exec` (with
+/// SIGXFSZ ignored), under which the kernel refuses to write the program into its memfd; the
+/// sandbox sets its own limit from the profile. The control runs without that limit.
+#[test]
+fn exec_pid_1_falls_back_to_the_forked_reaper() {
+    let run = |limited: bool| {
+        let script = format!(
+            "{}exec {} exec --profile exec-readonly -- sh -c \"tr '\\\\0' ' ' < /proc/1/cmdline; echo; exit 9\"",
+            if limited { "trap '' XFSZ; ulimit -S -f 1; " } else { "" },
+            luacell().display()
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().expect("run sh");
+        assert_eq!(out.status.code(), Some(9), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let control = run(false);
+    assert!(control.starts_with("luacell-reaper 2 "), "{control}");
+    let fallback = run(true);
+    assert!(fallback.contains(" exec --profile exec-readonly -- sh -c "), "pid 1 is the forked luacell: {fallback}");
+}
+
 #[test]
 fn exec_sandbox_sees_only_its_tree_and_identity() {
     let out = exec("exec-readonly", &["sh", "-c", "id -u; hostname; ls /; cat /proc/self/uid_map | wc -l; echo $PATH"]);
