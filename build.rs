@@ -4,7 +4,7 @@
 //! It is a `no_std` static executable made with rustc alone (no libc, no crates). It is written
 //! for x86-64 Linux; on any other target the file is left empty and the sandbox keeps pid 1 as
 //! a fork of the spawner (the built-in reaper), which is also what happens when the kernel
-//! refuses to run it.
+//! refuses to run it or when it cannot be built (a warning then says why).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,9 +34,15 @@ fn main() {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => panic!("building reaper/reaper.rs failed ({s}); see the compiler's output above"),
-        Err(e) => panic!("cannot run rustc to build reaper/reaper.rs: {e}"),
+    // Without it luacell still works (pid 1 stays the forked reaper), so a failure is a
+    // warning; `tests/sandbox_exec.rs` fails where it should have been built.
+    let failed = match status {
+        Ok(s) if s.success() => None,
+        Ok(s) => Some(format!("rustc failed ({s})")),
+        Err(e) => Some(format!("cannot run rustc: {e}")),
+    };
+    if let Some(why) = failed {
+        println!("cargo::warning=luacell-reaper not built ({why}); pid 1 of a sandbox will be the forked reaper");
+        std::fs::write(&exe, b"").expect("OUT_DIR is writable");
     }
 }

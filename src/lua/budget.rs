@@ -29,6 +29,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int};
+use std::io::Write;
 use std::ptr::null_mut;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -102,9 +103,12 @@ unsafe extern "C-unwind" fn stop(l: *mut ffi::lua_State, ar: *mut ffi::lua_Debug
         String::new()
     };
     if let Some(b) = BUDGET.get() {
-        eprintln!(
+        // Not eprintln: a stderr that cannot be written to must not turn the stop into a panic.
+        let _ = writeln!(
+            std::io::stderr(),
             "luacell: sandboxed actor {}: CPU budget used up (limits.cpu_seconds = {}){at}; stopping it",
-            b.actor, b.seconds
+            b.actor,
+            b.seconds
         );
     }
     process::die_of(libc::SIGXCPU)
