@@ -747,8 +747,12 @@ function coroutine.close(co)
   if type(co) ~= 'thread' then bad_coroutine('close', 1, 'coroutine', co) end
   local refusal = guard(co, 'close')
   if refusal then error(refusal, 2) end
-  -- Pending to-be-closed variables of `co` run their __close on `co`.
-  if note then note(co) end
+  -- Pending to-be-closed variables of `co` run their __close on `co` (only a suspended or dead
+  -- coroutine can be closed; for any other, raw_close raises and `co` must not stay noted).
+  if note then
+    local st = raw_status(co)
+    if st == 'suspended' or st == 'dead' then note(co) end
+  end
   return closed(raw_close(co))
 end
 

@@ -5,8 +5,9 @@
 //!
 //! The sandbox layer (`src/sandbox/apply.rs`) forks the payload, then replaces itself with this
 //! program, run from a sealed, execute-only memfd: pid 1 then holds a few pages of its own
-//! instead of a copy of the spawner's memory, and, its file being unreadable, it is not
-//! dumpable from its first instruction. It does what the built-in reaper does: waits for a
+//! instead of a copy of the spawner's memory. Its file being unreadable, the kernel makes it
+//! non-dumpable from its first instruction (unless `fs.suid_dumpable` is 1), and its first
+//! call makes sure of it. It does what the built-in reaper does: waits for a
 //! forwarded signal or SIGCHLD (blocked by the sandbox layer before the fork, and kept blocked
 //! across `execve`), forwards the signal to the payload, reaps every child, and when the
 //! payload ends writes its status record to the report pipe and exits with the shell's code for
@@ -31,7 +32,11 @@ const SYS_RT_SIGPROCMASK: usize = 14;
 const SYS_KILL: usize = 62;
 const SYS_WAIT4: usize = 61;
 const SYS_RT_SIGTIMEDWAIT: usize = 128;
+const SYS_PRCTL: usize = 157;
 const SYS_EXIT_GROUP: usize = 231;
+
+const PR_SET_DUMPABLE: usize = 4;
+const SIGKILL: usize = 9;
 
 const SIGCHLD: usize = 17;
 const WNOHANG: usize = 1;
@@ -124,6 +129,12 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
     // SAFETY: argv[1] and argv[2] exist (argc is 3) and are NUL-terminated strings.
     let (payload, report) = unsafe { (decimal(*sp.add(2) as *const u8), decimal(*sp.add(3) as *const u8)) };
     let (Some(payload), Some(report)) = (payload, report) else { exit(127) };
+    // execve made this process dumpable again unless the kernel's rule for an unreadable
+    // program applied (it depends on fs.suid_dumpable): say so explicitly, or end the sandbox.
+    if syscall4(SYS_PRCTL, PR_SET_DUMPABLE, 0, 0, 0) != 0 {
+        syscall4(SYS_KILL, payload, SIGKILL, 0, 0);
+        exit(127);
+    }
     // The set to wait on is what the sandbox layer blocked: the forwarded signals and SIGCHLD.
     let mut set: u64 = 0;
     let r = syscall4(SYS_RT_SIGPROCMASK, SIG_BLOCK, 0, &mut set as *mut u64 as usize, SIGSET_BYTES);

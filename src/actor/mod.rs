@@ -435,6 +435,9 @@ impl Context {
     /// context has no VM left anywhere); returns the main VM's exit status.
     pub fn run(mut self) -> Result<i32, RunError> {
         let result = self.run_loop();
+        // The VMs left (after an error) close here, not wherever `self` is dropped.
+        let vms = std::mem::take(&mut self.vms);
+        vmlua::budget::outside_turns(|| drop(vms));
         self.shared.global.contexts.fetch_sub(1, Ordering::AcqRel);
         result
     }
@@ -444,9 +447,11 @@ impl Context {
         loop {
             if link::fd_pressure::due(&mut fd_mark) {
                 // Channel objects that became garbage close their descriptors now.
-                for vm in self.vms.values() {
-                    let _ = vm.lua.gc_collect();
-                }
+                vmlua::budget::outside_turns(|| {
+                    for vm in self.vms.values() {
+                        let _ = vm.lua.gc_collect();
+                    }
+                });
             }
             // Link ops that finished are handled first: their op ids are free again, and a
             // link op started below may take one.
@@ -557,7 +562,7 @@ impl Context {
             vm.mailbox.close();
             // Dropping the VM runs its finalizers (panics of fibers never joined are printed);
             // what its ops still bring back is dropped.
-            drop(vm);
+            vmlua::budget::outside_turns(|| drop(vm));
             self.engine.borrow_mut().forget_owner(owner);
             self.shared.group.vm_ended();
         }

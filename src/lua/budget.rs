@@ -20,7 +20,8 @@
 //! keeps the coroutine it records in a table of its own, so the pointer the handler reads always
 //! names a live Lua thread: one that is running, or one kept alive by that table.
 //!
-//! Invariants: [`RUNNING`] is null or a live `lua_State` of a VM in its turn; the handler's only
+//! Invariants: [`RUNNING`] is null or a live `lua_State` of a VM in its turn (VMs are closed and
+//! collected only inside [`outside_turns`], which keeps it null); the handler's only
 //! Lua call is `lua_sethook`, which stores four fields and marks the thread's frames (the same
 //! call Lua's own `lua.c` makes from its SIGINT handler).
 //!
@@ -50,6 +51,9 @@ static BUDGET: OnceLock<Budget> = OnceLock::new();
 static RUNNING: AtomicPtr<ffi::lua_State> = AtomicPtr::new(null_mut());
 /// Set by the handler: the budget is spent, every thread noted from now on stops at once.
 static SPENT: AtomicBool = AtomicBool::new(false);
+/// Set while a VM is closed or collected outside a turn: its finalizers may call the note
+/// function, which then records nothing (their threads may be freed before the next turn).
+static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Enforces a budget of `seconds` of CPU time (the process's `RLIMIT_CPU` soft limit, set by the
 /// sandbox) in this process's VMs. Called once, before the first VM is made.
@@ -68,6 +72,21 @@ pub fn armed() -> bool {
 /// No Lua thread runs until the next turn (the context loop calls this after each one).
 pub fn between_turns() {
     RUNNING.store(null_mut(), Ordering::SeqCst);
+}
+
+/// Runs `f` (closing or collecting VMs outside a turn) with nothing recorded as running, so
+/// that the handler never reaches a thread that `f` frees. A finalizer's loop there is left to
+/// the hard limit, as Lua runs finalizers without hooks anyway.
+pub fn outside_turns<R>(f: impl FnOnce() -> R) -> R {
+    if !armed() {
+        return f();
+    }
+    QUIET.store(true, Ordering::SeqCst);
+    RUNNING.store(null_mut(), Ordering::SeqCst);
+    let r = f();
+    RUNNING.store(null_mut(), Ordering::SeqCst);
+    QUIET.store(false, Ordering::SeqCst);
+    r
 }
 
 extern "C" fn on_sigxcpu(_: c_int) {
@@ -120,7 +139,7 @@ unsafe extern "C-unwind" fn note(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: Lua calls a C function with a valid state; lua_tothread accepts any index in the
     // frame and answers null for a non-thread or a missing argument.
     let co = unsafe { ffi::lua_tothread(l, 1) };
-    if co.is_null() {
+    if co.is_null() || QUIET.load(Ordering::SeqCst) {
         return 0;
     }
     // SAFETY: index 1 exists (it holds `co`); settop only drops extra arguments.

@@ -474,9 +474,16 @@ fn dev(at: &Path, with_proc: bool) -> std::io::Result<()> {
 /// place, handing it the payload's pid and the report pipe; should the kernel refuse, it goes
 /// on here.
 fn reap(plan: &Plan, report: Report, payload: libc::pid_t, set: &SigSet, program: Option<OwnedFd>) -> ! {
-    // The report pipe must outlive the exec; the memfd must not.
+    // The report pipe must outlive the exec; the memfd must not. Everything the exec needs is
+    // made before the seccomp list, which has no memory calls.
     let report_fd = report.0.as_raw_fd();
-    let program = program.filter(|_| process::dup_to(report_fd, report_fd, false).is_ok());
+    let program = program.filter(|p| {
+        process::dup_to(report_fd, report_fd, false).is_ok()
+            && process::dup_to(p.as_raw_fd(), p.as_raw_fd(), true).is_ok()
+    });
+    let argv = program
+        .as_ref()
+        .map(|_| process::ExecArgs::new(vec![c"luacell-reaper".to_owned(), pid_arg(payload), pid_arg(report_fd)]));
     if let Some(s) = &plan.seccomp {
         // The reaper's list holds no forbidden call: everything else already gets ENOSYS, so it
         // needs no second filter.
@@ -492,8 +499,7 @@ fn reap(plan: &Plan, report: Report, payload: libc::pid_t, set: &SigSet, program
             }
         }
     }
-    if let Some(program) = program {
-        let argv = [c"luacell-reaper".to_owned(), pid_arg(payload), pid_arg(report_fd)];
+    if let (Some(program), Some(argv)) = (program, argv) {
         let _refused = process::execveat_empty_path(program.as_fd(), &argv);
     }
     loop {

@@ -248,7 +248,8 @@ pub const REAPER: &[Entry] = &[
     ("exit_group", "exiting with the child's status"),
     ("exit", "exiting"),
     ("seccomp", "installing the forbidden-call filter on top of this list"),
-    ("execveat", "becoming luacell-reaper, from its sealed memfd (AT_EMPTY_PATH only, never a path)"),
+    ("execveat", "becoming luacell-reaper, from its sealed memfd (only with AT_EMPTY_PATH)"),
+    ("prctl", "luacell-reaper making itself non-dumpable (PR_SET_DUMPABLE 0 only)"),
 ];
 
 /// Forbidden whatever a profile says, with the reason: they reach kernel surface a sandbox must
@@ -439,9 +440,9 @@ pub fn compile_forbidden(action: ForbiddenAction) -> Result<BpfProgram, CompileE
     build(rules, SeccompAction::Allow, action)
 }
 
-/// The pid-1 reaper's program: [`REAPER`], where `execveat` passes only with `AT_EMPTY_PATH`
-/// (it runs the descriptor it is given, the memfd holding luacell-reaper; a path would need a
-/// file it can neither open nor reach in its mount tree).
+/// The pid-1 reaper's program: [`REAPER`], where `execveat` passes only with `AT_EMPTY_PATH` (it
+/// runs the descriptor it is given, the memfd holding luacell-reaper) and `prctl` only as
+/// `PR_SET_DUMPABLE 0`.
 pub fn compile_reaper() -> Result<BpfProgram, CompileError> {
     if cfg!(not(target_arch = "x86_64")) {
         return Err(CompileError::Architecture);
@@ -451,6 +452,12 @@ pub fn compile_reaper() -> Result<BpfProgram, CompileError> {
         let r = if *name == "execveat" {
             let empty_path = libc::AT_EMPTY_PATH as u64;
             vec![rule(vec![cond(4, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, empty_path)?])?]
+        } else if *name == "prctl" {
+            let dumpable = libc::PR_SET_DUMPABLE as u64;
+            vec![rule(vec![
+                cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, dumpable)?,
+                cond(1, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, 0)?,
+            ])?]
         } else {
             allow_rules(arg_check(name))?
         };

@@ -460,16 +460,37 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// An argument vector made ready for an exec ahead of time, so that the exec itself allocates
+/// nothing (pid 1 execs under a seccomp list that has no memory calls).
+pub struct ExecArgs {
+    _strings: Vec<CString>,
+    /// Pointers into `_strings` (their heap buffers do not move), then a null.
+    ptrs: Vec<*const libc::c_char>,
+}
+
+impl ExecArgs {
+    pub fn new(argv: Vec<CString>) -> Self {
+        let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        ExecArgs { _strings: argv, ptrs }
+    }
+}
+
 /// `execveat(fd, "", argv, [], AT_EMPTY_PATH)`: runs the program `fd` refers to with an empty
-/// environment (the descriptor itself may be close-on-exec); returns only on failure.
-pub fn execveat_empty_path(fd: BorrowedFd<'_>, argv: &[CString]) -> io::Error {
-    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
+/// environment; returns only on failure, allocating nothing.
+pub fn execveat_empty_path(fd: BorrowedFd<'_>, argv: &ExecArgs) -> io::Error {
     let envp: [*const libc::c_char; 1] = [std::ptr::null()];
-    // SAFETY: the path is an empty NUL-terminated literal; `a` and `envp` are null-terminated
-    // arrays of pointers to NUL-terminated strings, all alive across the call.
+    // SAFETY: the path is an empty NUL-terminated literal; `argv.ptrs` and `envp` are
+    // null-terminated arrays of pointers to NUL-terminated strings, all alive across the call.
     unsafe {
-        libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH)
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.ptrs.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
     };
     io::Error::last_os_error()
 }
