@@ -35,7 +35,9 @@
 // The bench's output is its table on stdout.
 #![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
+#[path = "common/tools.rs"]
+mod tools;
+
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +46,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use mlua::{Lua, LuaOptions, StdLib};
+use tools::{figure, figures};
 
 #[global_allocator]
 static GLOBAL: luacell::Allocator = mimalloc::MiMalloc;
@@ -224,7 +227,7 @@ struct Runner {
 
 impl Runner {
     /// Runs `script` with `args`; returns the `name value` lines it printed.
-    fn run(&self, script: &str, args: &[String]) -> Result<HashMap<String, f64>, String> {
+    fn run(&self, script: &str, args: &[String]) -> Result<Vec<(String, f64)>, String> {
         let path = self.dir.join(script);
         let out = Command::new(&self.luacell)
             .arg("run")
@@ -242,21 +245,8 @@ impl Runner {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        let mut values = HashMap::new();
-        for line in stdout.lines() {
-            let mut words = line.split_whitespace();
-            if let (Some(name), Some(v), None) = (words.next(), words.next(), words.next())
-                && let Ok(v) = v.parse::<f64>()
-            {
-                values.insert(name.to_owned(), v);
-            }
-        }
-        Ok(values)
+        Ok(figures(&stdout))
     }
-}
-
-fn get(values: &HashMap<String, f64>, name: &str) -> Result<f64, String> {
-    values.get(name).copied().ok_or_else(|| format!("the script printed no `{name}`"))
 }
 
 /// `a / b` with `digits` decimals, or `n/a` when `b` is not a positive figure (a floor too small
@@ -523,14 +513,14 @@ fn run(dir: &Path) -> Result<(), String> {
 
     // Spawn and memory.
     let s = r.run("spawn.lua", &[sizes.spawns.to_string(), sizes.spawn_rounds.to_string()])?;
-    let spawn_us = get(&s, "spawn_us")?;
+    let spawn_us = figure(&s, "spawn_us")?;
     let (mut rss, mut pss, mut heap, mut spawn_alive_us) = (f64::MAX, f64::MAX, f64::MAX, f64::MAX);
     for _ in 0..sizes.memory_runs {
         let m = r.run("memory.lua", &[sizes.idle_vms.to_string()])?;
-        rss = rss.min(get(&m, "rss_kib")?);
-        pss = pss.min(get(&m, "pss_kib")?);
-        heap = heap.min(get(&m, "heap_kib")?);
-        spawn_alive_us = spawn_alive_us.min(get(&m, "spawn_alive_us")?);
+        rss = rss.min(figure(&m, "rss_kib")?);
+        pss = pss.min(figure(&m, "pss_kib")?);
+        heap = heap.min(figure(&m, "heap_kib")?);
+        spawn_alive_us = spawn_alive_us.min(figure(&m, "spawn_alive_us")?);
     }
     let floor = bare_floor(sizes)?;
 
@@ -588,15 +578,15 @@ fn run(dir: &Path) -> Result<(), String> {
         "",
     );
     let rates = [
-        ("one-way msgs/s, same thread", get(&same, "one_way_per_s")?, p.one_way_same, Some(TARGET_ONE_WAY_SAME)),
+        ("one-way msgs/s, same thread", figure(&same, "one_way_per_s")?, p.one_way_same, Some(TARGET_ONE_WAY_SAME)),
         (
             "one-way msgs/s, across threads",
-            get(&threads, "one_way_per_s")?,
+            figure(&threads, "one_way_per_s")?,
             p.one_way_threads,
             Some(TARGET_ONE_WAY_THREADS),
         ),
-        ("round trips/s, same thread", get(&same, "round_trips_per_s")?, p.round_trips_same, None),
-        ("round trips/s, across threads", get(&threads, "round_trips_per_s")?, p.round_trips_threads, None),
+        ("round trips/s, same thread", figure(&same, "round_trips_per_s")?, p.round_trips_same, None),
+        ("round trips/s, across threads", figure(&threads, "round_trips_per_s")?, p.round_trips_threads, None),
     ];
     for (name, lc, peer, target) in rates {
         let goal = target.map_or(String::new(), |t| cmp(lc >= t, format!(">= {:.0} M/s", t / 1e6)));
@@ -608,7 +598,7 @@ fn run(dir: &Path) -> Result<(), String> {
             &goal,
         );
     }
-    let lc = get(&threads, "round_trips_per_s")?;
+    let lc = figure(&threads, "round_trips_per_s")?;
     row(
         "round trips/s, across threads",
         &format!("{:.3} M/s", lc / 1e6),

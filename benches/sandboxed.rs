@@ -52,7 +52,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use seqpacket::Pattern;
-use tools::{Stats, bwrap_command, find_or_install, stats};
+use tools::{Stats, bwrap_command, figure, figures, find_or_install, stats};
 
 const TARGET_SPAWN_MS: f64 = 1.5;
 const TARGET_ROUND_TRIP_RATIO: f64 = 0.8;
@@ -219,21 +219,8 @@ impl Runner {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        let mut values = Vec::new();
-        for line in stdout.lines() {
-            let mut words = line.split_whitespace();
-            if let (Some(name), Some(v), None) = (words.next(), words.next(), words.next())
-                && let Ok(v) = v.parse::<f64>()
-            {
-                values.push((name.to_owned(), v));
-            }
-        }
-        Ok(values)
+        Ok(figures(&stdout))
     }
-}
-
-fn get(values: &[(String, f64)], name: &str) -> Result<f64, String> {
-    values.iter().find(|(n, _)| n == name).map(|(_, v)| *v).ok_or_else(|| format!("the script printed no `{name}`"))
 }
 
 /// A peer started and waited for by this bench, spawn to exit.
@@ -447,8 +434,8 @@ fn run(dir: &Path) -> Result<(), String> {
                 seqpacket::unpin();
             }
             let got = got?;
-            rates.entry((pinned, "lc_rt")).or_default().push(get(&got, "round_trips_per_s")?);
-            rates.entry((pinned, "lc_ow")).or_default().push(get(&got, "one_way_per_s")?);
+            rates.entry((pinned, "lc_rt")).or_default().push(figure(&got, "round_trips_per_s")?);
+            rates.entry((pinned, "lc_ow")).or_default().push(figure(&got, "one_way_per_s")?);
             let rt = seqpacket::raw_loop(Pattern::PingPong, pinned, sizes.round_trips, &datagram);
             rates.entry((pinned, "raw_rt")).or_default().push(rate(sizes.round_trips, rt));
             let rt = seqpacket::epoll_ping_pong(pinned, sizes.round_trips, &datagram);
@@ -543,8 +530,8 @@ fn run(dir: &Path) -> Result<(), String> {
         m.sort_by_key(|(n, _)| **n);
         m
     } {
-        let pss = get(values, "pss_kib")?;
-        let unread = get(values, "unread")?;
+        let pss = figure(values, "pss_kib")?;
+        let unread = figure(values, "unread")?;
         if unread > 0.0 {
             println!("  ({unread} actor processes could not be read: their figures are left out)");
         }
@@ -557,10 +544,10 @@ fn run(dir: &Path) -> Result<(), String> {
         );
         row(
             &format!("  of which private, {n} running"),
-            &format!("{:.0} KiB", get(values, "private_kib")?),
+            &format!("{:.0} KiB", figure(values, "private_kib")?),
             &peer_memory.as_ref().map_or(String::new(), |(_, p, _)| format!("bwrap + lua5.4 {p:.0} KiB")),
             "",
-            &format!("({} processes per actor)", get(values, "processes")?),
+            &format!("({} processes per actor)", figure(values, "processes")?),
         );
     }
     if let Err(e) = &peer_memory {

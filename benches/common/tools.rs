@@ -1,8 +1,9 @@
-//! What the sandbox benches share: finding (and, when allowed, installing) the peer programs,
-//! the bwrap command line they are measured with, and spawn-time statistics.
+//! What the benches share: finding (and, when allowed, installing) the peer programs, the bwrap
+//! command line they are measured with, spawn-time statistics, and the figures a bench script
+//! prints.
 //!
-//! Included with `#[path]` by `sandbox_spawn.rs` and `sandboxed.rs`; each uses most of it, and
-//! what one of them leaves unused is not dead code in the other.
+//! Included with `#[path]` by `sandbox_spawn.rs`, `sandboxed.rs` and `actors.rs`; what one of
+//! them leaves unused is not dead code in another.
 #![allow(dead_code)]
 
 use std::os::unix::fs::MetadataExt;
@@ -97,4 +98,24 @@ pub fn bwrap_command(bwrap: &Path, argv: &[&str]) -> Command {
     c.args(["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]);
     c.args(argv);
     c
+}
+
+/// The `name value` lines a bench script printed, in order (a name may repeat: one line per
+/// sample); other lines are ignored.
+pub fn figures(stdout: &str) -> Vec<(String, f64)> {
+    let mut values = Vec::new();
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(v), None) = (words.next(), words.next(), words.next())
+            && let Ok(v) = v.parse::<f64>()
+        {
+            values.push((name.to_owned(), v));
+        }
+    }
+    values
+}
+
+/// The first figure `name`, which the script must have printed.
+pub fn figure(values: &[(String, f64)], name: &str) -> Result<f64, String> {
+    values.iter().find(|(n, _)| n == name).map(|(_, v)| *v).ok_or_else(|| format!("the script printed no `{name}`"))
 }

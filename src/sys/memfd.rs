@@ -29,20 +29,7 @@ pub fn sealed(bytes: &[u8]) -> io::Result<OwnedFd> {
     // SAFETY: the name is a NUL-terminated literal that outlives the call; on success the
     // result is a fresh descriptor that nothing else owns.
     let fd = unsafe { libc::memfd_create(c"luacell-buffer".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: memfd_create returned a new descriptor owned by no one else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut file = std::fs::File::from(fd);
-    io::Write::write_all(&mut file, bytes)?;
-    let fd = OwnedFd::from(file);
-    // SAFETY: F_ADD_SEALS takes an integer argument and no pointer; `fd` is live.
-    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, REQUIRED_SEALS) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fd)
+    fill_and_seal(fd, bytes)
 }
 
 /// A memfd holding the program `bytes`, sealed like a buffer and made execute-only (mode
@@ -59,6 +46,17 @@ pub fn sealed_program(name: &std::ffi::CStr, bytes: &[u8]) -> io::Result<OwnedFd
         // SAFETY: as above; older kernels do not know MFD_EXEC and make every memfd executable.
         fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     }
+    let fd = fill_and_seal(fd, bytes)?;
+    // SAFETY: fchmod takes a live descriptor and a mode.
+    if unsafe { libc::fchmod(fd.as_raw_fd(), 0o111) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// Takes `fd`, what memfd_create just answered (negative: its error is in errno), writes
+/// `bytes` into it and seals it with [`REQUIRED_SEALS`].
+fn fill_and_seal(fd: libc::c_int, bytes: &[u8]) -> io::Result<OwnedFd> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -69,10 +67,6 @@ pub fn sealed_program(name: &std::ffi::CStr, bytes: &[u8]) -> io::Result<OwnedFd
     let fd = OwnedFd::from(file);
     // SAFETY: F_ADD_SEALS takes an integer argument and no pointer; `fd` is live.
     if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, REQUIRED_SEALS) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fchmod takes a live descriptor and a mode.
-    if unsafe { libc::fchmod(fd.as_raw_fd(), 0o111) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(fd)
