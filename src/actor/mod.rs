@@ -486,9 +486,7 @@ impl Context {
                 let Some(vm) = self.vms.get(&owner) else { continue };
                 self.engine.borrow_mut().set_owner(owner);
                 let status = vm.step.call::<i64>(()).map_err(|e| RunError::Scheduler(e.to_string()));
-                if vmlua::budget::armed() {
-                    vmlua::budget::between_turns();
-                }
+                vmlua::budget::between_turns();
                 let status = status?;
                 match status {
                     0 => {}

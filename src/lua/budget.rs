@@ -69,9 +69,12 @@ pub fn armed() -> bool {
     BUDGET.get().is_some()
 }
 
-/// No Lua thread runs until the next turn (the context loop calls this after each one).
+/// No Lua thread runs until the next turn (the context loop calls this after each one). A no-op
+/// in a process without a budget, whose threads then share no cache line for it.
 pub fn between_turns() {
-    RUNNING.store(null_mut(), Ordering::SeqCst);
+    if armed() {
+        RUNNING.store(null_mut(), Ordering::SeqCst);
+    }
 }
 
 /// Runs `f` (closing or collecting VMs outside a turn) with nothing recorded as running, so
