@@ -31,6 +31,7 @@ use crate::ipc::wire::{self, Key, Limits, Value};
 use crate::lua::api::io::ReadSink;
 use crate::runtime::reactor::{Op, OpId};
 use crate::runtime::{Engine, IdMap, Owner, Started};
+use crate::sys::pages::Pages;
 use crate::sys::{FdKind, IoFd, cmsg};
 
 /// The owner tag of every link op on a context's engine.
@@ -63,7 +64,7 @@ pub struct Links {
     /// Wakes this thread's context when a mailbox a link waits on has room (token: link id).
     waker: Waker,
     events: Arc<VmEvents>,
-    buf: Vec<u8>,
+    buf: Pages,
     control: Vec<u8>,
     /// What this process accepts in one message.
     limits: Limits,
@@ -87,7 +88,7 @@ impl Links {
             ops: IdMap::default(),
             waker: new_waker(remote, LINK_OWNER, &events),
             events,
-            buf: Vec::new(),
+            buf: Pages::empty(),
             control: cmsg::control_buffer(),
             limits,
         }
@@ -210,7 +211,7 @@ impl Links {
         let Some(link) = self.links.get(&id) else { return Err(None) };
         let want = self.limits.max_bytes.saturating_add(1);
         if self.buf.len() < want {
-            self.buf = vec![0; want];
+            self.buf = Pages::new(want).map_err(|e| Some(format!("cannot map a receive buffer: {e}")))?;
         }
         let got = loop {
             match cmsg::recv(link.sock.as_fd(), &mut self.buf[..want], &mut self.control, libc::MSG_DONTWAIT) {

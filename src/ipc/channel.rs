@@ -14,6 +14,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use super::wire::{self, Limits, Value, WireError};
 use crate::sys::cmsg;
+use crate::sys::pages::Pages;
 
 /// Why a channel operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +46,7 @@ pub struct Channel {
     sock: OwnedFd,
     limits: Limits,
     /// Receive buffer for [`Channel::recv`] (allocated on first use).
-    buf: Vec<u8>,
+    buf: Pages,
     /// Reused for every send (encoding) and every receive (control messages).
     out: Vec<u8>,
     control: Vec<u8>,
@@ -56,7 +57,7 @@ impl Channel {
     /// Wraps one end of a `SOCK_SEQPACKET` socket.
     pub fn new(sock: OwnedFd, limits: Limits) -> Self {
         let limits = limits.narrowed(Limits::CEILING);
-        Self { sock, limits, buf: Vec::new(), out: Vec::new(), control: cmsg::control_buffer(), broken: false }
+        Self { sock, limits, buf: Pages::empty(), out: Vec::new(), control: cmsg::control_buffer(), broken: false }
     }
 
     /// A connected pair of channels.
@@ -101,15 +102,15 @@ impl Channel {
 
     /// [`Channel::recv`] into a caller's buffer, so that many channels (an inbox's ends) can
     /// share one instead of holding `max_bytes` each. It is resized as needed.
-    pub fn recv_with(&mut self, buf: &mut Vec<u8>) -> Result<Value, ChannelError> {
+    pub fn recv_with(&mut self, buf: &mut Pages) -> Result<Value, ChannelError> {
         if self.broken {
             return Err(ChannelError::Closed);
         }
         // One byte more than the limit, so that an oversized datagram shows as such.
         let want = self.limits.max_bytes.saturating_add(1);
         if buf.len() < want {
-            // A fresh zeroed allocation (pages the kernel zeroes lazily), not a memset.
-            *buf = vec![0; want];
+            // Pages the kernel maps (zeroed) as datagrams reach them, not a memset.
+            *buf = Pages::new(want).map_err(ChannelError::Io)?;
         }
         let buf = &mut buf[..want];
         let got = loop {

@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use super::channel::{Channel, ChannelError};
 use super::wire::{Limits, Value};
+use crate::sys::pages::Pages;
 use crate::sys::{self, cmsg};
 
 /// A capability that was dropped, and why (for the host's report; its peer is gone or hostile).
@@ -36,12 +37,12 @@ pub struct Inbox {
     next: usize,
     dropped: Vec<Dropped>,
     /// One receive buffer for all the ends.
-    buf: Vec<u8>,
+    buf: Pages,
 }
 
 impl Inbox {
     pub fn new(limits: Limits) -> Self {
-        Self { ends: Vec::new(), limits, next: 0, dropped: Vec::new(), buf: Vec::new() }
+        Self { ends: Vec::new(), limits, next: 0, dropped: Vec::new(), buf: Pages::empty() }
     }
 
     /// Mints a new address of this inbox: the send end of a fresh socketpair, shut for reading.

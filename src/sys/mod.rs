@@ -12,6 +12,7 @@ pub mod cmsg;
 pub mod epoll;
 pub mod errno;
 pub mod memfd;
+pub mod pages;
 pub mod process;
 
 use std::cell::RefCell;
