@@ -157,12 +157,10 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
         let _ = process::prctl(libc::PR_SET_THP_DISABLE, 0);
         process::reset_signal_dispositions();
     }
-    if let Some(s) = &plan.seccomp {
-        for (i, program) in [&s.allow, &s.forbidden].into_iter().enumerate() {
-            if let Err(e) = process::install_seccomp(program) {
-                return report_failure(&report, fail(Step::Seccomp, i)(e));
-            }
-        }
+    if let Some(s) = &plan.seccomp
+        && let Err(e) = process::install_seccomp(&s.filter)
+    {
+        return report_failure(&report, fail(Step::Seccomp, 0)(e));
     }
     match payload {
         Payload::Exec { program, argv } => {
@@ -485,18 +483,11 @@ fn reap(plan: &Plan, report: Report, payload: libc::pid_t, set: &SigSet, program
         .as_ref()
         .map(|_| process::ExecArgs::new(vec![c"luacell-reaper".to_owned(), pid_arg(payload), pid_arg(report_fd)]));
     if let Some(s) = &plan.seccomp {
-        // The reaper's list holds no forbidden call: everything else already gets ENOSYS, so it
-        // needs no second filter.
-        for program in [&s.reaper] {
-            if let Err(e) = process::install_seccomp(program) {
-                report.send(Record::Failed {
-                    step: Step::Seccomp,
-                    index: 2,
-                    errno: e.raw_os_error().unwrap_or(libc::EIO),
-                });
-                let _ = process::kill(payload, libc::SIGKILL);
-                process::exit_now(127);
-            }
+        // The reaper's list holds no forbidden call: everything else gets ENOSYS.
+        if let Err(e) = process::install_seccomp(&s.reaper) {
+            report.send(Record::Failed { step: Step::Seccomp, index: 1, errno: e.raw_os_error().unwrap_or(libc::EIO) });
+            let _ = process::kill(payload, libc::SIGKILL);
+            process::exit_now(127);
         }
     }
     if let (Some(program), Some(argv)) = (program, argv) {

@@ -8,8 +8,6 @@
 use std::ffi::CString;
 use std::path::PathBuf;
 
-use seccompiler::BpfProgram;
-
 use super::features::{Features, UserNamespaces};
 use super::profile::{Fallback, ForbiddenAction, Mode, Profile, SeccompMode, Stream};
 use super::seccomp;
@@ -77,10 +75,10 @@ pub struct LandlockPlan {
 
 #[derive(Clone, Debug)]
 pub struct SeccompPlan {
-    pub allow: BpfProgram,
-    pub forbidden: BpfProgram,
-    /// The reaper's own allow-list (with the same forbidden program on top).
-    pub reaper: BpfProgram,
+    /// The payload's filter: the allow-list, the forbidden calls, everything else `ENOSYS`.
+    pub filter: seccomp::Program,
+    /// The pid-1 reaper's own list.
+    pub reaper: seccomp::Program,
     pub action: ForbiddenAction,
     pub allowed: Vec<(String, String)>,
 }
@@ -241,10 +239,10 @@ impl Plan {
             }
             let err = |source| PlanError::Seccomp { profile: name.to_owned(), source };
             let allowed = seccomp::allowed(&profile.seccomp);
-            let allow = seccomp::compile_allow_list(allowed.iter().map(|(n, _)| n.as_str())).map_err(err)?;
-            let forbidden = seccomp::compile_forbidden(profile.seccomp.forbidden).map_err(err)?;
-            let reaper_prog = seccomp::compile_reaper().map_err(err)?;
-            Some(SeccompPlan { allow, forbidden, reaper: reaper_prog, action: profile.seccomp.forbidden, allowed })
+            let filter =
+                seccomp::compile(allowed.iter().map(|(n, _)| n.as_str()), profile.seccomp.forbidden).map_err(err)?;
+            let reaper = seccomp::compile_reaper().map_err(err)?;
+            Some(SeccompPlan { filter, reaper, action: profile.seccomp.forbidden, allowed })
         } else {
             None
         };

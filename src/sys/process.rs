@@ -650,9 +650,18 @@ pub fn adopt_arranged(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+/// One classic-BPF instruction, as the kernel's `struct sock_filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BpfInsn {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
 /// Installs a seccomp BPF program on the calling thread with `seccomp(SECCOMP_SET_MODE_FILTER)`.
 /// The caller has set `PR_SET_NO_NEW_PRIVS` (checked by the kernel: EACCES otherwise).
-pub fn install_seccomp(program: &[seccompiler::sock_filter]) -> io::Result<()> {
+pub fn install_seccomp(program: &[BpfInsn]) -> io::Result<()> {
     let filters: Vec<libc::sock_filter> =
         program.iter().map(|f| libc::sock_filter { code: f.code, jt: f.jt, jf: f.jf, k: f.k }).collect();
     let len = u16::try_from(filters.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
