@@ -41,6 +41,9 @@ static SANDBOXED_CODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new()
 /// state that runs none of it. The supervisor calls this before its first spawn: every sandboxed
 /// actor it forks then inherits the bytecode and starts without parsing.
 pub fn precompile() -> Result<(), RunError> {
+    if PRELUDE_CODE.get().is_some() && SANDBOXED_CODE.get().is_some() {
+        return Ok(());
+    }
     let lua = Lua::new_with(StdLib::NONE, LuaOptions::default()).map_err(setup_error)?;
     let compile = |name: &str, code: &str| -> Result<Vec<u8>, RunError> {
         let f = lua

@@ -158,7 +158,7 @@ fn run(plan: &Plan, payload: Payload, report: OwnedFd, parent: OwnedFd, keep: &[
         process::reset_signal_dispositions();
     }
     if let Some(s) = &plan.seccomp
-        && let Err(e) = process::install_seccomp(&s.filter)
+        && let Err(e) = process::install_seccomp(&s.compiled.1)
     {
         return report_failure(&report, fail(Step::Seccomp, 0)(e));
     }

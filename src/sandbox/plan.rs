@@ -7,6 +7,7 @@
 
 use std::ffi::CString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::features::{Features, UserNamespaces};
 use super::profile::{Fallback, ForbiddenAction, Mode, Profile, SeccompMode, Stream};
@@ -75,12 +76,12 @@ pub struct LandlockPlan {
 
 #[derive(Clone, Debug)]
 pub struct SeccompPlan {
-    /// The payload's filter: the allow-list, the forbidden calls, everything else `ENOSYS`.
-    pub filter: seccomp::Program,
+    /// The resolved allow-list and the payload's filter: the allow-list, the forbidden calls,
+    /// everything else `ENOSYS`.
+    pub compiled: seccomp::Compiled,
     /// The pid-1 reaper's own list.
-    pub reaper: seccomp::Program,
+    pub reaper: Arc<seccomp::Program>,
     pub action: ForbiddenAction,
-    pub allowed: Vec<(String, String)>,
 }
 
 /// Inside ids mapped to one host id each.
@@ -238,11 +239,9 @@ impl Plan {
                 return Err(unsupported("seccomp", "build the kernel with CONFIG_SECCOMP_FILTER"));
             }
             let err = |source| PlanError::Seccomp { profile: name.to_owned(), source };
-            let allowed = seccomp::allowed(&profile.seccomp);
-            let filter =
-                seccomp::compile(allowed.iter().map(|(n, _)| n.as_str()), profile.seccomp.forbidden).map_err(err)?;
+            let compiled = seccomp::compile_policy(&profile.seccomp).map_err(err)?;
             let reaper = seccomp::compile_reaper().map_err(err)?;
-            Some(SeccompPlan { filter, reaper, action: profile.seccomp.forbidden, allowed })
+            Some(SeccompPlan { compiled, reaper, action: profile.seccomp.forbidden })
         } else {
             None
         };
@@ -371,13 +370,13 @@ impl Plan {
             Some(s) => {
                 out.push(format!(
                     "seccomp: {} syscalls allowed, unknown ones get ENOSYS, forbidden ones {}",
-                    s.allowed.len(),
+                    s.compiled.0.len(),
                     match s.action {
                         ForbiddenAction::Kill => "kill the process (SIGSYS)",
                         ForbiddenAction::Eperm => "get EPERM",
                     }
                 ));
-                for (n, why) in &s.allowed {
+                for (n, why) in &s.compiled.0 {
                     out.push(format!("seccomp: allow {n}: {why}"));
                 }
             }

@@ -12,6 +12,7 @@
 //! stacked pair of seccompiler filters luacell installed before, through a BPF interpreter.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use super::profile::{ForbiddenAction, Seccomp};
 
@@ -509,12 +510,46 @@ pub fn compile<'a>(
     Ok(assemble(&rules, Verdict::ENOSYS))
 }
 
+/// A policy's resolved allow-list (preset first, see [`allowed`]) and its compiled filter.
+pub type Compiled = Arc<(Vec<(String, String)>, Program)>;
+
+/// [`allowed`] and [`compile`] for a policy. One that only names a preset (the usual case)
+/// depends on nothing else, so it is compiled once per process and shared: a spawn then spends
+/// no time on it.
+pub fn compile_policy(s: &Seccomp) -> Result<Compiled, CompileError> {
+    let fresh = || {
+        let allowed = allowed(s);
+        let program = compile(allowed.iter().map(|(n, _)| n.as_str()), s.forbidden)?;
+        Ok(Arc::new((allowed, program)))
+    };
+    let slot = match (s.preset.as_str(), s.forbidden) {
+        _ if !s.allow.is_empty() => None,
+        ("actor", ForbiddenAction::Kill) => Some(0),
+        ("actor", ForbiddenAction::Eperm) => Some(1),
+        ("exec", ForbiddenAction::Kill) => Some(2),
+        ("exec", ForbiddenAction::Eperm) => Some(3),
+        _ => None,
+    };
+    let Some(slot) = slot else { return fresh() };
+    static PRESETS: [OnceLock<Compiled>; 4] = [const { OnceLock::new() }; 4];
+    if let Some(c) = PRESETS[slot].get() {
+        return Ok(c.clone());
+    }
+    let c = fresh()?;
+    Ok(PRESETS[slot].get_or_init(|| c).clone())
+}
+
 /// The pid-1 reaper's filter: [`REAPER`], where `execveat` passes only with `AT_EMPTY_PATH` (it
 /// runs the descriptor it is given, the memfd holding luacell-reaper) and `prctl` only as
 /// `PR_SET_DUMPABLE 0`; anything else gets `ENOSYS`.
-pub fn compile_reaper() -> Result<Program, CompileError> {
+pub fn compile_reaper() -> Result<Arc<Program>, CompileError> {
     if cfg!(not(target_arch = "x86_64")) {
         return Err(CompileError::Architecture);
+    }
+    // The same for every plan: compiled once per process.
+    static REAPER_FILTER: OnceLock<Arc<Program>> = OnceLock::new();
+    if let Some(p) = REAPER_FILTER.get() {
+        return Ok(p.clone());
     }
     let mut rules = BTreeMap::new();
     for (name, _) in REAPER {
@@ -538,7 +573,7 @@ pub fn compile_reaper() -> Result<Program, CompileError> {
         };
         rules.insert(nr(name)?, rule);
     }
-    Ok(assemble(&rules, Verdict::ENOSYS))
+    Ok(REAPER_FILTER.get_or_init(|| Arc::new(assemble(&rules, Verdict::ENOSYS))).clone())
 }
 
 fn stmt(code: u16, k: u32) -> Insn {
@@ -906,6 +941,25 @@ mod tests {
         let eperm = ours(&compile(names.iter().map(|(n, _)| n.as_str()), ForbiddenAction::Eperm).expect("eperm"));
         let forbidden = run(&eperm, libc::SYS_mount as u32, x86, [0; 6]);
         assert_eq!(forbidden, SECCOMP_RET_ERRNO | libc::EPERM as u32);
+    }
+
+    #[test]
+    fn a_preset_is_compiled_once_and_extra_syscalls_are_not_shared() {
+        let plain = Seccomp::default();
+        let (a, b) = (compile_policy(&plain).expect("first"), compile_policy(&plain).expect("second"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let names = allowed(&plain);
+        assert_eq!(a.1, compile(names.iter().map(|(n, _)| n.as_str()), plain.forbidden).expect("compile"));
+        let mut extra = Seccomp::default();
+        extra
+            .allow
+            .push(super::super::profile::AllowedSyscall { syscall: "sysinfo".into(), why: "memory queries".into() });
+        let c = compile_policy(&extra).expect("extra");
+        assert!(!Arc::ptr_eq(&a, &c) && c.0.iter().any(|(n, _)| n == "sysinfo"));
+        let sysinfo = libc::SYS_sysinfo as u32;
+        assert_eq!(run(&ours(&c.1), sysinfo, AUDIT_ARCH_X86_64, [0; 6]), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&ours(&a.1), sysinfo, AUDIT_ARCH_X86_64, [0; 6]), SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
+        assert!(Arc::ptr_eq(&compile_policy(&plain).expect("third"), &a));
     }
 
     #[test]
