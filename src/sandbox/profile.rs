@@ -653,6 +653,8 @@ mod tests {
         assert!(err(r#"{"seccomp": {"allow": [{"syscall": "flock", "why": " "}]}}"#).contains("say why flock"));
         assert!(err(r#"{"seccomp": {"allow": [{"syscall": "no_such", "why": "x"}]}}"#).contains("unknown syscall"));
         assert!(err(r#"{"seccomp": {"preset": "everything"}}"#).contains("unknown preset"));
+        let clone3 = err(r#"{"seccomp": {"preset": "exec", "allow": [{"syscall": "clone3", "why": "threads"}]}}"#);
+        assert!(clone3.contains("seccomp.allow[0].syscall") && clone3.contains("clone3 cannot be allowed"), "{clone3}");
         assert!(Profile::parse(r#"{"seccomp": {"allow": [{"syscall": "flock", "why": "locks"}]}}"#, "t").is_ok());
     }
 

@@ -241,7 +241,6 @@ pub const REAPER: &[Entry] = &[
     ("restart_syscall", "restarting an interrupted wait"),
     ("exit_group", "exiting with the child's status"),
     ("exit", "exiting"),
-    ("seccomp", "installing the forbidden-call filter on top of this list"),
     ("execveat", "becoming luacell-reaper, from its sealed memfd (only with AT_EMPTY_PATH)"),
     ("prctl", "luacell-reaper making itself non-dumpable (PR_SET_DUMPABLE 0 only)"),
 ];
@@ -329,6 +328,14 @@ pub fn check_policy(s: &Seccomp) -> Result<(), (String, String)> {
         if number(&a.syscall).is_none() {
             return Err((field, format!("unknown syscall '{}' on this architecture", a.syscall)));
         }
+        if a.syscall == "clone3" {
+            // Its flags are in memory, where a filter cannot see them: allowed, it would create
+            // namespaces unchecked. libc falls back to `clone`, whose flags are checked.
+            return Err((
+                field,
+                "clone3 cannot be allowed: its flags are out of the filter's reach (libc falls back to clone, which the exec preset allows without namespace flags)".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -354,6 +361,8 @@ pub enum CompileError {
     Architecture,
     #[error("unknown syscall '{0}'")]
     Unknown(String),
+    #[error("the seccomp filter would be too large for classic BPF")]
+    TooLarge,
 }
 
 pub use crate::sys::process::BpfInsn as Insn;
@@ -507,7 +516,7 @@ pub fn compile<'a>(
     rules.entry(ioctl).or_insert_with(|| ioctl_rule(Verdict::ENOSYS, forbidden));
     let clone = nr("clone")?;
     rules.entry(clone).or_insert_with(|| clone_rule(Verdict::ENOSYS, forbidden));
-    Ok(assemble(&rules, Verdict::ENOSYS))
+    assemble(&rules, Verdict::ENOSYS)
 }
 
 /// A policy's resolved allow-list (preset first, see [`allowed`]) and its compiled filter.
@@ -573,7 +582,8 @@ pub fn compile_reaper() -> Result<Arc<Program>, CompileError> {
         };
         rules.insert(nr(name)?, rule);
     }
-    Ok(REAPER_FILTER.get_or_init(|| Arc::new(assemble(&rules, Verdict::ENOSYS))).clone())
+    let program = Arc::new(assemble(&rules, Verdict::ENOSYS)?);
+    Ok(REAPER_FILTER.get_or_init(|| program).clone())
 }
 
 fn stmt(code: u16, k: u32) -> Insn {
@@ -592,7 +602,7 @@ fn stmt(code: u16, k: u32) -> Insn {
 /// verdicts at about three times the length, which the kernel converts and JIT-compiles on
 /// every spawn (`every_verdict_matches_the_stacked_seccompiler_filters` checks the verdicts
 /// against it).
-fn assemble(rules: &BTreeMap<u32, Rule>, unlisted: Verdict) -> Program {
+fn assemble(rules: &BTreeMap<u32, Rule>, unlisted: Verdict) -> Result<Program, CompileError> {
     let mut ranges: Vec<(u32, Rule)> = Vec::new();
     let mut push = |start: u32, rule: Rule| {
         if let Some((_, last)) = ranges.last()
@@ -623,38 +633,43 @@ fn assemble(rules: &BTreeMap<u32, Rule>, unlisted: Verdict) -> Program {
         Verdict::Kill.ret(),
         stmt(LD_W_ABS, NR),
     ];
-    out.extend(search(&ranges));
-    out
+    out.extend(search(&ranges, unlisted)?);
+    // The kernel takes at most BPF_MAXINSNS instructions.
+    if out.len() > 4096 {
+        return Err(CompileError::TooLarge);
+    }
+    Ok(out)
 }
 
 /// Code that, with the syscall number in the accumulator, reaches the rule of its range. Every
 /// path ends in a `ret`, so no code falls through into the next.
-fn search(ranges: &[(u32, Rule)]) -> Program {
-    let Some(((_, first), rest)) = ranges.split_first() else { return vec![Verdict::ENOSYS.ret()] };
+fn search(ranges: &[(u32, Rule)], unlisted: Verdict) -> Result<Program, CompileError> {
+    let Some(((_, first), rest)) = ranges.split_first() else { return Ok(vec![unlisted.ret()]) };
     if rest.is_empty() {
         return leaf(first);
     }
     let mid = ranges.len() / 2;
-    let below = search(&ranges[..mid]);
-    let above = search(&ranges[mid..]);
+    let below = search(&ranges[..mid], unlisted)?;
+    let above = search(&ranges[mid..], unlisted)?;
     let from = ranges[mid].0;
     let mut out = Vec::with_capacity(below.len() + above.len() + 2);
     match u8::try_from(below.len()) {
         Ok(skip) => out.push(Insn { code: JMP_JGE_K, jt: skip, jf: 0, k: from }),
-        // A conditional jump reaches 255 instructions at most: go through a long jump.
+        // A conditional jump reaches 255 instructions at most: true lands on a long jump over
+        // the lower half, false skips it.
         Err(_) => {
             out.push(Insn { code: JMP_JGE_K, jt: 0, jf: 1, k: from });
-            out.push(stmt(JMP_JA, u32::try_from(below.len()).unwrap_or(u32::MAX)));
+            out.push(stmt(JMP_JA, u32::try_from(below.len()).map_err(|_| CompileError::TooLarge)?));
         }
     }
     out.extend(below);
     out.extend(above);
-    out
+    Ok(out)
 }
 
 /// A rule's code: each case's conditions in turn (a failed one skips to the next case), then
 /// `otherwise`.
-fn leaf(rule: &Rule) -> Program {
+fn leaf(rule: &Rule) -> Result<Program, CompileError> {
     let mut out = Vec::new();
     for (conds, verdict) in &rule.cases {
         let len: usize = conds.iter().map(|c| if c.mask == u32::MAX { 2 } else { 3 }).sum::<usize>() + 1;
@@ -668,13 +683,13 @@ fn leaf(rule: &Rule) -> Program {
             }
             done += 1;
             // Past this case's remaining instructions: the next case (a few at most).
-            let skip = u8::try_from(len - done).unwrap_or(u8::MAX);
+            let skip = u8::try_from(len - done).map_err(|_| CompileError::TooLarge)?;
             out.push(Insn { code: JMP_JEQ_K, jt: 0, jf: skip, k: c.value });
         }
         out.push(verdict.ret());
     }
     out.push(rule.otherwise.ret());
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -759,7 +774,7 @@ mod tests {
             SeccompCondition::new(arg, len, op, value).expect("condition")
         }
 
-        const NAMESPACE_FLAGS: [u64; 7] = [
+        pub const NAMESPACE_FLAGS: [u64; 7] = [
             libc::CLONE_NEWNS as u64,
             libc::CLONE_NEWCGROUP as u64,
             libc::CLONE_NEWUTS as u64,
@@ -852,11 +867,15 @@ mod tests {
         if rank(second) <= rank(first) { second } else { first }
     }
 
-    /// Argument words that reach every check: each argument in turn set to the values the rules
-    /// compare (and with its high word set), plus all ones and all zeros.
+    /// Argument words that reach every check: each argument alone set to each value a rule
+    /// compares (each namespace flag on its own among them), with and without its high word;
+    /// every pair of those values in the first two arguments (`prctl` and `ioctl` look at two);
+    /// all zeros and all ones.
     fn probes() -> Vec<[u64; 6]> {
-        let values = [
+        let mut values = vec![
             0,
+            1,
+            2,
             libc::AF_UNIX as u64,
             libc::AF_INET as u64,
             libc::TIOCSTI,
@@ -865,14 +884,13 @@ mod tests {
             libc::AT_EMPTY_PATH as u64,
             libc::PR_SET_DUMPABLE as u64,
             libc::SIGCHLD as u64,
-            (libc::CLONE_NEWUSER | libc::SIGCHLD) as u64,
-            (libc::CLONE_NEWNET | libc::CLONE_VM) as u64,
-            libc::CLONE_VM as u64 | 1 << 40,
+            libc::CLONE_VM as u64,
             u64::MAX,
         ];
+        values.extend(reference::NAMESPACE_FLAGS.iter().map(|f| f | libc::SIGCHLD as u64));
         let mut out = vec![[0; 6], [u64::MAX; 6]];
         for i in 0..6 {
-            for v in values {
+            for &v in &values {
                 for high in [0, 1u64 << 32] {
                     let mut a = [0; 6];
                     a[i] = v | high;
@@ -880,43 +898,134 @@ mod tests {
                 }
             }
         }
-        out.push([libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0]);
-        out.push([libc::PR_SET_DUMPABLE as u64, 1 << 32, 0, 0, 0, 0]);
+        for &a in &values {
+            for &b in &values {
+                out.push([a, b, 0, 0, 0, 0]);
+            }
+        }
         out
     }
 
+    /// Syscall numbers to try: every one the table knows and more, the x32 aliases, the top of
+    /// the range.
+    fn numbers() -> impl Iterator<Item = u32> {
+        (0..1100u32).chain([0x4000_0000, 0x4000_0001, 0x4000_0000 | 16, 0x7fff_ffff, 0x8000_0000, u32::MAX])
+    }
+
+    /// What the rules say, written out plainly: the third opinion next to seccompiler's.
+    fn intended(allowed: &[(String, String)], action: ForbiddenAction, nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+        let enosys = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+        let forbidden = match action {
+            ForbiddenAction::Kill => SECCOMP_RET_KILL_PROCESS,
+            ForbiddenAction::Eperm => SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        };
+        if arch != AUDIT_ARCH_X86_64 {
+            return SECCOMP_RET_KILL_PROCESS;
+        }
+        let Some(name) = SYSCALLS.iter().find(|(_, n)| *n == i64::from(nr)).map(|(name, _)| *name) else {
+            return enosys;
+        };
+        let allow = allowed.iter().any(|(n, _)| n == name);
+        let low = |i: usize| args[i] as u32;
+        let base = if allow { SECCOMP_RET_ALLOW } else { enosys };
+        match name {
+            _ if FORBIDDEN.iter().any(|(n, _)| *n == name) => forbidden,
+            "ioctl" if [libc::TIOCSTI as u32, libc::TIOCLINUX as u32].contains(&low(1)) => forbidden,
+            "clone" if reference::NAMESPACE_FLAGS.iter().any(|&f| low(0) & f as u32 != 0) => forbidden,
+            "socket" | "socketpair" if allow && low(0) != libc::AF_UNIX as u32 => enosys,
+            _ => base,
+        }
+    }
+
+    fn intended_for_reaper(nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+        let enosys = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+        if arch != AUDIT_ARCH_X86_64 {
+            return SECCOMP_RET_KILL_PROCESS;
+        }
+        let Some(name) = SYSCALLS.iter().find(|(_, n)| *n == i64::from(nr)).map(|(name, _)| *name) else {
+            return enosys;
+        };
+        let ok = match name {
+            "execveat" => args[4] as u32 == libc::AT_EMPTY_PATH as u32,
+            "prctl" => args[0] as u32 == libc::PR_SET_DUMPABLE as u32 && args[1] == 0,
+            _ => REAPER.iter().any(|(n, _)| *n == name),
+        };
+        if ok { SECCOMP_RET_ALLOW } else { enosys }
+    }
+
+    /// What the kernel's classic-BPF checker requires of every instruction, taken or not: jumps
+    /// land inside the program, loads are aligned words of `seccomp_data`, the last one returns.
+    fn assert_well_formed(p: &[(u16, u8, u8, u32)]) {
+        assert!(!p.is_empty() && p.len() <= 4096);
+        assert_eq!(p.last().map(|i| i.0), Some(RET_K), "the last instruction must return");
+        for (i, &(code, jt, jf, k)) in p.iter().enumerate() {
+            let next = i + 1;
+            match code {
+                JMP_JA => assert!(next + (k as usize) < p.len(), "ja at {i} leaves the program"),
+                JMP_JEQ_K | JMP_JGE_K | 0x25 => {
+                    assert!(next + usize::from(jt.max(jf)) < p.len(), "jump at {i} leaves the program")
+                }
+                LD_W_ABS => assert!(k % 4 == 0 && k < 64, "load at {i}"),
+                ALU_AND_K | RET_K => {}
+                other => panic!("instruction {other:#x} at {i}"),
+            }
+        }
+    }
+
     #[test]
-    fn every_verdict_matches_the_stacked_seccompiler_filters() {
+    fn every_verdict_matches_the_stacked_seccompiler_filters_and_the_rules() {
         let probes = probes();
         for preset in ["actor", "exec"] {
             for action in [ForbiddenAction::Kill, ForbiddenAction::Eperm] {
                 let s = Seccomp { preset: preset.into(), ..Seccomp::default() };
                 let names = allowed(&s);
                 let merged = ours(&compile(names.iter().map(|(n, _)| n.as_str()), action).expect("compile"));
+                assert_well_formed(&merged);
                 let (allow, forbidden) = (reference::allow_list(&names), reference::forbidden(action));
                 assert!(merged.len() * 2 < allow.len() + forbidden.len(), "{preset}: {} instructions", merged.len());
-                for nr in (0..1024u32).chain([0x4000_0000, 0x4000_0001, u32::MAX]) {
+                for nr in numbers() {
                     for &args in &probes {
                         for arch in [AUDIT_ARCH_X86_64, 0x4000_0003] {
+                            let got = run(&merged, nr, arch, args);
                             let want = stacked(run(&allow, nr, arch, args), run(&forbidden, nr, arch, args));
-                            assert_eq!(run(&merged, nr, arch, args), want, "{preset}: nr {nr} arch {arch:#x} {args:?}");
+                            assert_eq!(got, want, "{preset}: nr {nr} arch {arch:#x} {args:?}");
+                            assert_eq!(got, intended(&names, action, nr, arch, args), "{preset}: nr {nr} {args:?}");
                         }
                     }
                 }
             }
         }
         let reaper = ours(&compile_reaper().expect("reaper"));
+        assert_well_formed(&reaper);
         let reference = reference::reaper();
-        for nr in 0..1024u32 {
+        for nr in numbers() {
             for &args in &probes {
                 for arch in [AUDIT_ARCH_X86_64, 0x4000_0003] {
-                    assert_eq!(
-                        run(&reaper, nr, arch, args),
-                        run(&reference, nr, arch, args),
-                        "reaper: nr {nr} {args:?}"
-                    );
+                    let got = run(&reaper, nr, arch, args);
+                    assert_eq!(got, run(&reference, nr, arch, args), "reaper: nr {nr} {args:?}");
+                    assert_eq!(got, intended_for_reaper(nr, arch, args), "reaper: nr {nr} {args:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn long_jumps_reach_the_upper_half() {
+        // Every number its own verdict, cycling through three: far more than 255 instructions
+        // below the first comparisons, so the search needs its long jumps.
+        let verdicts = [Verdict::Allow, Verdict::ENOSYS, Verdict::Kill];
+        let rules: BTreeMap<u32, Rule> = (0..600u32).map(|n| (n, Rule::always(verdicts[n as usize % 3]))).collect();
+        let p = ours(&assemble(&rules, Verdict::Errno(libc::EPERM as u16)).expect("assemble"));
+        assert_well_formed(&p);
+        assert!(p.iter().any(|i| i.0 == JMP_JA), "no long jump was needed");
+        for nr in (0..700u32).chain([u32::MAX]) {
+            let want = match verdicts.get(nr as usize % 3).filter(|_| nr < 600) {
+                Some(Verdict::Allow) => SECCOMP_RET_ALLOW,
+                Some(Verdict::Kill) => SECCOMP_RET_KILL_PROCESS,
+                Some(_) => SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+                None => SECCOMP_RET_ERRNO | libc::EPERM as u32,
+            };
+            assert_eq!(run(&p, nr, AUDIT_ARCH_X86_64, [0; 6]), want, "nr {nr}");
         }
     }
 

@@ -23,6 +23,12 @@ impl std::fmt::Debug for Pages {
     }
 }
 
+// SAFETY: a `Pages` owns its mapping alone, as a `Box<[u8]>` owns its allocation: moving it to
+// another thread moves that ownership, and shared references only read.
+unsafe impl Send for Pages {}
+// SAFETY: as above; `&Pages` gives only `&[u8]`.
+unsafe impl Sync for Pages {}
+
 impl Pages {
     /// An empty buffer (maps nothing).
     pub const fn empty() -> Pages {
