@@ -600,8 +600,8 @@ fn stmt(code: u16, k: u32) -> Insn {
 /// and skips the filter for them; argument checks load the argument and are run per call.
 /// seccompiler, which the first version used, emits one comparison chain per rule: the same
 /// verdicts at about three times the length, which the kernel converts and JIT-compiles on
-/// every spawn (`every_verdict_matches_the_stacked_seccompiler_filters` checks the verdicts
-/// against it).
+/// every spawn (`every_verdict_matches_the_stacked_seccompiler_filters_and_the_rules` checks
+/// the verdicts against it and against a plain statement of the rules).
 fn assemble(rules: &BTreeMap<u32, Rule>, unlisted: Verdict) -> Result<Program, CompileError> {
     let mut ranges: Vec<(u32, Rule)> = Vec::new();
     let mut push = |start: u32, rule: Rule| {
