@@ -650,8 +650,10 @@ pub fn adopt_arranged(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-/// One classic-BPF instruction, as the kernel's `struct sock_filter`.
+/// One classic-BPF instruction, laid out as the kernel's `struct sock_filter` (same fields, same
+/// order, `repr(C)`), so that a program goes to the kernel as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct BpfInsn {
     pub code: u16,
     pub jt: u8,
@@ -662,12 +664,15 @@ pub struct BpfInsn {
 /// Installs a seccomp BPF program on the calling thread with `seccomp(SECCOMP_SET_MODE_FILTER)`.
 /// The caller has set `PR_SET_NO_NEW_PRIVS` (checked by the kernel: EACCES otherwise).
 pub fn install_seccomp(program: &[BpfInsn]) -> io::Result<()> {
-    let filters: Vec<libc::sock_filter> =
-        program.iter().map(|f| libc::sock_filter { code: f.code, jt: f.jt, jf: f.jf, k: f.k }).collect();
-    let len = u16::try_from(filters.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let prog = libc::sock_fprog { len, filter: filters.as_ptr().cast_mut() };
-    // SAFETY: `prog` points at `filters`, alive for the call; the kernel copies the program and
-    // never writes through the pointer.
+    const _: () = assert!(
+        std::mem::size_of::<BpfInsn>() == std::mem::size_of::<libc::sock_filter>()
+            && std::mem::align_of::<BpfInsn>() == std::mem::align_of::<libc::sock_filter>()
+    );
+    let len = u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let prog = libc::sock_fprog { len, filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut() };
+    // SAFETY: `prog` points at `program`, alive for the call, whose elements have the layout of
+    // `struct sock_filter` (`BpfInsn` is repr(C) with its fields in order; size and alignment
+    // are checked above); the kernel copies the program and never writes through the pointer.
     check(unsafe {
         libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const libc::sock_fprog)
     })?;
