@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use crate::actor::child::{field, table};
 use crate::ipc::channel::{Channel, ChannelError};
 use crate::ipc::wire::{Key, Limits, Value};
-use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, spawn};
+use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, Stem, Take, spawn};
 use crate::sys::cmsg;
 use crate::sys::process::{self, ExitStatus};
 
@@ -84,13 +84,18 @@ struct State {
     children: Vec<Child>,
     features: Option<Features>,
     next_key: u64,
+    /// The next child, cloned ahead of its request in the shape of the last one (see [`Stem`]).
+    stem: Option<Stem>,
 }
+
+/// The supervisor's process name (and its children's, until they exec or rename themselves).
+const SUPERVISOR_NAME: &std::ffi::CStr = c"luacell-supvr";
 
 fn serve(ctl: OwnedFd) -> ! {
     // Die with the main process; the control socket's end of stream tells the same, and covers
     // the race where it died before this line.
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-    let _ = process::prctl(libc::PR_SET_NAME, c"luacell-supvr".as_ptr() as libc::c_ulong);
+    process::set_name(SUPERVISOR_NAME);
     // Huge pages would make every fork copy and fault 2 MiB at a time, for a process (and
     // children) of a few hundred KiB each; the children keep this (see `sandbox::apply`).
     let _ = process::prctl(libc::PR_SET_THP_DISABLE, 1);
@@ -105,7 +110,7 @@ fn serve(ctl: OwnedFd) -> ! {
         Err(_) => process::exit_now(1),
     };
     let mut ctl = Channel::new(ctl, Limits::DEFAULT);
-    let mut st = State { children: Vec::new(), features: None, next_key: 1 };
+    let mut st = State { children: Vec::new(), features: None, next_key: 1, stem: None };
     loop {
         let now = Instant::now();
         let timeout = st
@@ -121,7 +126,7 @@ fn serve(ctl: OwnedFd) -> ! {
         fds.extend(st.children.iter().filter_map(|c| c.requests.as_ref().map(Channel::as_fd)));
         let ready = match crate::sys::poll_readable(&fds, timeout) {
             Ok(r) => r,
-            Err(_) => shutdown(&mut st.children),
+            Err(_) => shutdown(&mut st),
         };
         drop(fds);
         let n = st.children.len();
@@ -139,7 +144,7 @@ fn serve(ctl: OwnedFd) -> ! {
                 Err(ChannelError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 // End of stream: the main process is gone. Anything else from our own main
                 // process means it is broken: stop too.
-                Err(_) => shutdown(&mut st.children),
+                Err(_) => shutdown(&mut st),
             }
         }
         for key in requests {
@@ -182,7 +187,10 @@ fn keep_only(ctl: OwnedFd) -> io::Result<OwnedFd> {
     Ok(process::adopt_arranged(3))
 }
 
-fn shutdown(children: &mut Vec<Child>) -> ! {
+fn shutdown(st: &mut State) -> ! {
+    // The stem first: it holds nothing yet (dropping it kills and reaps it).
+    st.stem = None;
+    let children = &mut st.children;
     // The deepest first, each killed and reaped before the next (dropping a Sandboxed kills and
     // reaps it): no actor sees the one that started it vanish.
     children.sort_by_key(|c| std::cmp::Reverse(c.depth));
@@ -229,7 +237,7 @@ fn handle_main(mut v: Value, st: &mut State) {
     match text(&v, "op").as_deref() {
         // The main process is ending: every child dies before it closes its ends of their
         // channels, so none of them sees its peers go and reacts (see `child::stop_supervisor`).
-        Some("shutdown") => shutdown(&mut st.children),
+        Some("shutdown") => shutdown(st),
         Some("kill") => kill(&v, Owner::Main, &mut st.children),
         Some("spawn") => {
             let (Some(report_fd), Some(inbox)) = (take_fd(&mut v, "report"), take_fd(&mut v, "inbox")) else {
@@ -334,10 +342,11 @@ fn start_child(v: &Value, inbox: OwnedFd, report_fd: OwnedFd, owner: Owner, hook
     };
     let key = st.next_key;
     st.next_key += 1;
-    match spawn_child(v, inbox, parent.as_ref(), hooks, &mut st.features) {
+    match spawn_child(v, inbox, parent.as_ref(), hooks, st) {
         Ok((sandbox, plan, profile, requests)) => {
             report(&report_fd, &table(vec![("pid", Value::Int(i64::from(sandbox.pid())))]));
             let deadline = plan.wall_seconds.map(|s| Instant::now() + Duration::from_secs(s));
+            let regrow = st.stem.as_ref().is_none_or(|s| !s.fits(&plan));
             let (root, depth) = match owner {
                 Owner::Main => (key, 0),
                 Owner::Actor(k) => st.children.iter().find(|c| c.key == k).map_or((key, 0), |c| (c.root, c.depth + 1)),
@@ -357,32 +366,81 @@ fn start_child(v: &Value, inbox: OwnedFd, report_fd: OwnedFd, owner: Owner, hook
                 wall_hit: false,
                 requests: Some(Channel::new(requests, Limits::DEFAULT)),
             });
+            // After the reply, so that only the next request gains from it.
+            if regrow {
+                grow_stem(st);
+            }
         }
         Err(e) => report(&report_fd, &table(vec![("error", Value::Bytes(e.into_bytes()))])),
     }
 }
 
+/// Replaces the stem with one shaped for the newest child's plan. A stem that cannot be made
+/// costs nothing but the next spawn's speed: that spawn clones afresh and says why if it fails.
+fn grow_stem(st: &mut State) {
+    st.stem = None;
+    let (Some(features), Some(child)) = (st.features.clone(), st.children.last()) else { return };
+    st.stem = Stem::grow(&child.plan, take_assignment(features, process::ids())).ok();
+}
+
 type Started = (Sandboxed, Plan, Profile, OwnedFd);
 
 /// Clones the child: its inbox at descriptor 3, its end of a new request socket at 4. A child
-/// asked for by an actor (`parent` is that actor's profile) must narrow it.
+/// asked for by an actor (`parent` is that actor's profile) must narrow it. A stem of the right
+/// shape takes the request if there is one; the child is cloned afresh otherwise.
 fn spawn_child(
     v: &Value,
     inbox: OwnedFd,
     parent: Option<&Profile>,
     hooks: bool,
-    features: &mut Option<Features>,
+    st: &mut State,
 ) -> Result<Started, String> {
-    let name = text(v, "name").unwrap_or_else(|| "inline profile".into());
-    let json = text(v, "profile").ok_or("the request has no profile")?;
-    let profile = Profile::parse(&json, &name).map_err(|e| e.to_string())?;
+    let (name, profile) = parse_profile(v)?;
     if let Some(parent) = parent {
         crate::sandbox::narrow::check(&profile, parent).map_err(|e| format!("profile {name}: {e}"))?;
     }
-    let features = features.get_or_insert_with(Features::probe);
+    let features = st.features.get_or_insert_with(Features::probe);
     // Our own Lua, compiled once here: every child inherits the bytecode instead of parsing it.
     crate::lua::precompile().map_err(|e| e.to_string())?;
-    let plan = Plan::build(&name, &profile, features, process::ids()).map_err(|e| e.to_string())?;
+    let (plan, init) = child_plan(v, &name, &profile, hooks, features, process::ids())?;
+    let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
+    let warm = match st.stem.take() {
+        Some(stem) if stem.fits(&plan) => assign(stem, v, hooks, &inbox, &theirs, &plan),
+        // A stem of another shape stays for the requests that fit it.
+        other => {
+            st.stem = other;
+            None
+        }
+    };
+    let sandbox = match warm {
+        Some(started) => started,
+        None => {
+            let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
+            spawn(&plan, payload, &[inbox.as_fd(), theirs.as_fd()])
+        }
+    }
+    .map_err(|e| crate::cli::error_chain(&e))?;
+    Ok((sandbox, plan, profile, mine))
+}
+
+fn parse_profile(v: &Value) -> Result<(String, Profile), String> {
+    let name = text(v, "name").unwrap_or_else(|| "inline profile".into());
+    let json = text(v, "profile").ok_or("the request has no profile")?;
+    let profile = Profile::parse(&json, &name).map_err(|e| e.to_string())?;
+    Ok((name, profile))
+}
+
+/// The plan and the actor's start-up from a spawn request: made by the supervisor, and again by
+/// a stem from the same request and the same features and ids, so both hold the same plan.
+fn child_plan(
+    v: &Value,
+    name: &str,
+    profile: &Profile,
+    hooks: bool,
+    features: &Features,
+    ids: (u32, u32),
+) -> Result<(Plan, crate::actor::SandboxedInit), String> {
+    let plan = Plan::build(name, profile, features, ids).map_err(|e| e.to_string())?;
     let module = match field(v, "module") {
         Some(Value::Buffer(b)) => b.clone(),
         _ => return Err("the request has no module".into()),
@@ -399,10 +457,64 @@ fn spawn_child(
         hooks,
         cpu_seconds: profile.limits.cpu_seconds.value(),
     };
-    let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
-    let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
-    let sandbox = spawn(&plan, payload, &[inbox.as_fd(), theirs.as_fd()]).map_err(|e| crate::cli::error_chain(&e))?;
-    Ok((sandbox, plan, profile, mine))
+    Ok((plan, init))
+}
+
+/// Fields of a spawn request a stem needs to rebuild the child's plan and start-up.
+const ASSIGNED: [&str; 5] = ["name", "profile", "module", "path", "mailbox"];
+
+/// Hands the request to `stem`. `None` when the stem cannot take it (it died, or the request
+/// does not fit one datagram): the stem is dropped (killed and reaped) and the caller clones
+/// afresh.
+fn assign(
+    stem: Stem,
+    v: &Value,
+    hooks: bool,
+    inbox: &OwnedFd,
+    requests: &OwnedFd,
+    plan: &Plan,
+) -> Option<Result<Sandboxed, crate::sandbox::SpawnError>> {
+    let mut fields: Vec<(&str, Value)> = ASSIGNED.iter().filter_map(|&k| Some((k, plain(field(v, k)?)?))).collect();
+    fields.push(("hooks", Value::Bool(hooks)));
+    // Copies: the originals stay here for a fresh clone, should the stem be gone.
+    fields.push(("inbox", Value::Fd(inbox.try_clone().ok()?)));
+    fields.push(("requests", Value::Fd(requests.try_clone().ok()?)));
+    let request = table(fields);
+    let mut out = Vec::new();
+    let fds = crate::ipc::wire::encode_into(&request, &Limits::DEFAULT, &mut out).ok()?;
+    let fds: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+    cmsg::send_with(stem.assignment(), &out, &fds, libc::MSG_DONTWAIT).ok()?;
+    Some(stem.start(plan))
+}
+
+/// A copy of a value without descriptors (the fields of a spawn request a stem needs).
+fn plain(v: &Value) -> Option<Value> {
+    Some(match v {
+        Value::Nil => Value::Nil,
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Int(i) => Value::Int(*i),
+        Value::Float(f) => Value::Float(*f),
+        Value::Bytes(b) => Value::Bytes(b.clone()),
+        Value::Buffer(b) => Value::Buffer(b.clone()),
+        Value::Table(_) | Value::Fd(_) | Value::Address(_) => return None,
+    })
+}
+
+/// What a stem does with its request (see [`Stem`]); runs in the stem.
+fn take_assignment(features: Features, ids: (u32, u32)) -> Take {
+    Box::new(move |assign: OwnedFd| {
+        let mut ch = Channel::new(assign, Limits::DEFAULT);
+        let mut v = ch.recv().ok()?;
+        drop(ch);
+        let inbox = take_fd(&mut v, "inbox")?;
+        let requests = take_fd(&mut v, "requests")?;
+        let hooks = matches!(field(&v, "hooks"), Some(Value::Bool(true)));
+        let (name, profile) = parse_profile(&v).ok()?;
+        let (plan, init) = child_plan(&v, &name, &profile, hooks, &features, ids).ok()?;
+        process::set_name(SUPERVISOR_NAME);
+        let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
+        Some((plan, payload, vec![inbox, requests]))
+    })
 }
 
 /// The child ended: collect how, and report it.

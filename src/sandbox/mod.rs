@@ -3,7 +3,8 @@
 //! Trust zone: the spawning process builds a [`Plan`] from a [`Profile`] and the probed
 //! [`Features`] (pure, unit-tested); [`spawn`] clones the child, which applies the plan in one
 //! fixed order (`apply.rs`) before running its payload: a command (`luacell exec`) or a function
-//! (sandboxed actors).
+//! (sandboxed actors). A [`Stem`] is the same child cloned ahead of its request, which it then
+//! reads from the spawner.
 //!
 //! Invariants: a step that fails is fatal for that child (its payload never runs) unless the
 //! profile allows best effort, and what was not enforced is reported; the caller is
@@ -32,4 +33,4 @@ pub use apply::Payload;
 pub use features::{Features, UserNamespaces};
 pub use plan::{Isolation, Plan, PlanError};
 pub use profile::{Profile, ProfileError};
-pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, SpawnError, spawn};
+pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, SpawnError, Stem, Take, spawn};

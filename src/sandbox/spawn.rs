@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::apply::{self, Payload};
 use super::plan::{IdMap, MountStep, Plan};
 use super::report::{RECORD_LEN, Record, Step};
-use crate::sys::errno;
 use crate::sys::process::{self, ExitStatus, Forked};
+use crate::sys::{cmsg, errno};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -107,22 +107,55 @@ fn kernel(what: &'static str) -> impl FnOnce(std::io::Error) -> SpawnError {
 /// Starts `payload` in a sandbox made from `plan`. `keep` are descriptors handed to it, at 3, 4,
 /// ... in order; stdio follows the plan. Returns once the sandbox is fully set up (or failed).
 pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<Sandboxed, SpawnError> {
+    let started = Instant::now();
+    let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
+    match clone_sandbox(plan)? {
+        Side::Child(c) => c.apply(plan, payload, keep_raw),
+        Side::Parent(mut sandbox) => {
+            sandbox.deadline = plan.wall_seconds.map(|s| started + Duration::from_secs(s));
+            sandbox.until_ready(plan)
+        }
+    }
+}
+
+/// The two ends of a clone.
+enum Side {
+    Parent(Sandboxed),
+    Child(Cloned),
+}
+
+/// What the child of [`clone_sandbox`] holds, besides its copy of the spawner's memory.
+struct Cloned {
+    report: OwnedFd,
+    parent: OwnedFd,
+    maps_written: Option<OwnedFd>,
+    reaper_program: Option<BorrowedFd<'static>>,
+}
+
+impl Cloned {
+    /// Applies `plan` and runs `payload` with `keep` at 3, 4, ... (luacell-reaper goes last,
+    /// after the payload's descriptors: pid 1 runs it, the payload closes it).
+    fn apply(self, plan: &Plan, payload: Payload, mut keep: Vec<RawFd>) -> ! {
+        if let Some(fd) = self.reaper_program {
+            keep.push(fd.as_raw_fd());
+        }
+        let reaper = self.reaper_program.is_some();
+        apply::child(plan, payload, self.report, self.parent, self.maps_written, &keep, reaper)
+    }
+}
+
+/// Clones a process with the namespaces of `plan` and, when the parent writes them, its id maps;
+/// the parent side is a [`Sandboxed`] whose setup has not been read yet.
+fn clone_sandbox(plan: &Plan) -> Result<Side, SpawnError> {
     let threads = process::thread_count().map_err(kernel("count this process's threads"))?;
     if threads != 1 {
         return Err(SpawnError::Threaded(threads));
     }
     let (report_r, report_w) = process::pipe().map_err(kernel("create the report pipe"))?;
     let me = process::pidfd_open(std::process::id() as libc::pid_t).map_err(kernel("open a pidfd to this process"))?;
-    let mut keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
-    // luacell-reaper goes last, after the payload's descriptors: pid 1 runs it, the payload
-    // closes it.
     let reaper_program = if plan.reaper { super::reaper::program() } else { None };
-    if let Some(fd) = reaper_program {
-        keep_raw.push(fd.as_raw_fd());
-    }
     let by_parent = plan.id_map.is_some_and(|m| m.by_parent);
     let sync = if by_parent { Some(process::pipe().map_err(kernel("create the id-map pipe"))?) } else { None };
-    let started = Instant::now();
     let forked = match process::clone_process(plan.clone_flags) {
         Ok(f) => f,
         Err(e) if plan.clone_flags & libc::CLONE_NEWUSER != 0 => {
@@ -137,7 +170,7 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
                 drop(w);
                 r
             });
-            apply::child(plan, payload, report_w, me, maps_written, &keep_raw, reaper_program.is_some())
+            return Ok(Side::Child(Cloned { report: report_w, parent: me, maps_written, reaper_program }));
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -154,38 +187,122 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
         }
         process::write_raw(w.as_fd(), b"1").map_err(kernel("release the sandbox after writing its maps"))?;
     }
-    let mut child = Sandboxed {
+    Ok(Side::Parent(Sandboxed {
         pid,
         pidfd,
         report: std::fs::File::from(report_r),
         landlock: LandlockStatus::Off,
-        deadline: plan.wall_seconds.map(|s| started + Duration::from_secs(s)),
+        deadline: None,
         reaper: plan.reaper,
         waited: false,
-    };
-    match child.next_record()? {
-        Some(Record::Ready { landlock }) => {
-            child.landlock = match landlock {
-                1 => LandlockStatus::Fully,
-                2 => LandlockStatus::Partially,
-                3 => LandlockStatus::NotEnforced,
-                _ => LandlockStatus::Off,
-            };
-            Ok(child)
-        }
-        // Dropping `child` kills and reaps it.
-        Some(Record::Failed { step, index, errno }) => Err(setup_error(plan, step, index, errno)),
-        Some(Record::PayloadStatus { .. }) => Err(SpawnError::Report),
-        None => {
-            let status = process::wait_pidfd(child.pidfd.as_fd(), false).map_err(kernel("wait for the sandbox"))?;
-            child.waited = true;
-            Err(SpawnError::SetupDied(match status {
-                Some(ExitStatus::Exited(126)) => String::from("it could not arrange its descriptors"),
-                Some(s) => format!("status {}", s.code()),
-                None => String::from("no status"),
-            }))
+    }))
+}
+
+/// How a stem ends when it cannot take its assignment (a child's setup never exits with it).
+const STEM_REFUSED: i32 = 125;
+
+/// What a stem must have been cloned with to serve a plan: its namespaces and id maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape {
+    clone_flags: libc::c_int,
+    id_map: Option<IdMap>,
+}
+
+impl Shape {
+    fn of(plan: &Plan) -> Self {
+        Shape { clone_flags: plan.clone_flags, id_map: plan.id_map }
+    }
+}
+
+/// What a stem does with its assignment socket once it is claimed: reads the request and
+/// returns the plan (which must have the stem's shape), the payload and the descriptors to hand
+/// the payload at 3, 4, ... `None` when it cannot.
+pub type Take = Box<dyn FnOnce(OwnedFd) -> Option<(Plan, Payload, Vec<OwnedFd>)>>;
+
+/// A sandbox process cloned ahead of its request: the namespaces exist (and the id maps are
+/// written), nothing else. It waits on its assignment socket and, once the spawner has sent the
+/// request there ([`Stem::assignment`], [`Stem::start`]), builds its plan and payload from it and
+/// goes on exactly as a freshly cloned child does (`apply.rs`).
+///
+/// Why: creating the namespaces is most of a spawn's cost (the net namespace alone is about half
+/// a millisecond here), and none of it depends on the request beyond the shape. A stem moves it
+/// off the path between a request and its actor's first reply.
+///
+/// Trust zone: the stem is a copy of the spawner holding only its report pipe, a pidfd of the
+/// spawner, luacell-reaper's memfd and the assignment socket (every other inherited descriptor
+/// is closed as it starts); it runs no code but this module's until the request comes from the
+/// spawner, which is trusted. It dies with the spawner.
+#[derive(Debug)]
+pub struct Stem {
+    sandbox: Sandboxed,
+    assign: OwnedFd,
+    shape: Shape,
+}
+
+impl Stem {
+    /// Clones a stem with the shape of `plan`; in it, `take` turns the request into what to run.
+    pub fn grow(plan: &Plan, take: Take) -> Result<Stem, SpawnError> {
+        let (mine, theirs) = cmsg::seqpacket_pair().map_err(kernel("create a stem's assignment socket"))?;
+        let shape = Shape::of(plan);
+        match clone_sandbox(plan)? {
+            Side::Child(c) => {
+                drop(mine);
+                wait_for_assignment(c, shape, theirs, take)
+            }
+            Side::Parent(sandbox) => Ok(Stem { sandbox, assign: mine, shape }),
         }
     }
+
+    /// Whether this stem was cloned with the namespaces and id maps `plan` asks for.
+    pub fn fits(&self, plan: &Plan) -> bool {
+        self.shape == Shape::of(plan)
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        self.sandbox.pid
+    }
+
+    /// Where the spawner sends the request (once; a send that fails means the stem is gone:
+    /// drop it and spawn afresh).
+    pub fn assignment(&self) -> BorrowedFd<'_> {
+        self.assign.as_fd()
+    }
+
+    /// After the request was sent: waits for the sandbox's setup, as [`spawn`] does.
+    pub fn start(self, plan: &Plan) -> Result<Sandboxed, SpawnError> {
+        let Stem { mut sandbox, assign, .. } = self;
+        drop(assign);
+        sandbox.deadline = plan.wall_seconds.map(|s| Instant::now() + Duration::from_secs(s));
+        sandbox.until_ready(plan)
+    }
+}
+
+/// The stem's side: keeps only what it needs, waits for its request, then becomes the sandbox.
+fn wait_for_assignment(c: Cloned, shape: Shape, assign: OwnedFd, take: Take) -> ! {
+    // What `ps` shows while it waits (`take` names it for what it becomes).
+    process::set_name(c"luacell-stem");
+    // Nothing the stem inherited may outlive its purpose in it: a copy of another child's
+    // socket or pidfd held here would keep that child's peer from seeing it close.
+    let mut kept = vec![c.report.as_raw_fd(), c.parent.as_raw_fd(), assign.as_raw_fd()];
+    kept.extend(c.maps_written.as_ref().map(|fd| fd.as_raw_fd()));
+    kept.extend(c.reaper_program.map(|fd| fd.as_raw_fd()));
+    if process::close_all_except(&kept).is_err() {
+        process::exit_now(STEM_REFUSED);
+    }
+    // Die with the spawner while waiting (the plan arms this again during setup), and do not
+    // wait for a spawner that died before it was armed.
+    let armed = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    if armed.is_err() || !matches!(crate::sys::poll_readable(&[c.parent.as_fd()], 0).as_deref(), Ok([false])) {
+        process::exit_now(STEM_REFUSED);
+    }
+    let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| take(assign)));
+    let Ok(Some((plan, payload, fds))) = taken else { process::exit_now(STEM_REFUSED) };
+    if Shape::of(&plan) != shape {
+        process::exit_now(STEM_REFUSED);
+    }
+    // `fds` stays alive (this function never returns) until the setup renumbers them.
+    let keep = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    c.apply(&plan, payload, keep)
 }
 
 /// Written by a root parent; setgroups stays allowed so that the child can drop root's
@@ -220,6 +337,36 @@ fn setup_error(plan: &Plan, step: Step, index: u32, errno: i32) -> SpawnError {
 }
 
 impl Sandboxed {
+    /// Reads the child's setup report: ready (the sandbox is returned) or the step that failed.
+    fn until_ready(mut self, plan: &Plan) -> Result<Sandboxed, SpawnError> {
+        match self.next_record()? {
+            Some(Record::Ready { landlock }) => {
+                self.landlock = match landlock {
+                    1 => LandlockStatus::Fully,
+                    2 => LandlockStatus::Partially,
+                    3 => LandlockStatus::NotEnforced,
+                    _ => LandlockStatus::Off,
+                };
+                Ok(self)
+            }
+            // Dropping `self` kills and reaps the child.
+            Some(Record::Failed { step, index, errno }) => Err(setup_error(plan, step, index, errno)),
+            Some(Record::PayloadStatus { .. }) => Err(SpawnError::Report),
+            None => {
+                let status = process::wait_pidfd(self.pidfd.as_fd(), false).map_err(kernel("wait for the sandbox"))?;
+                self.waited = true;
+                Err(SpawnError::SetupDied(match status {
+                    Some(ExitStatus::Exited(126)) => String::from("it could not arrange its descriptors"),
+                    Some(ExitStatus::Exited(STEM_REFUSED)) => {
+                        String::from("the process cloned ahead of the request could not take it")
+                    }
+                    Some(s) => format!("status {}", s.code()),
+                    None => String::from("no status"),
+                }))
+            }
+        }
+    }
+
     pub fn pid(&self) -> libc::pid_t {
         self.pid
     }

@@ -189,12 +189,33 @@ pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> i
     Ok(())
 }
 
+/// Names this process (`PR_SET_NAME`, what `ps` and `/proc/PID/comm` show); a name the kernel
+/// refuses changes nothing, which is all a caller could do about it.
+pub fn set_name(name: &std::ffi::CStr) {
+    let _ = prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong);
+}
+
 /// `close_range(first, last, 0)`.
 pub fn close_range(first: u32, last: u32) -> io::Result<()> {
     // SAFETY: closing descriptors is memory-safe; the caller (the sandbox child before it runs
     // anything) owns the whole descriptor table and holds no `OwnedFd` in the range.
     check(unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) })?;
     Ok(())
+}
+
+/// Closes every descriptor above stderr but `keep` (the caller holds no `OwnedFd` for the
+/// others, or never drops it: a freshly cloned child's copies of its parent's).
+pub fn close_all_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep.iter().filter_map(|&fd| u32::try_from(fd).ok()).filter(|&fd| fd > 2).collect();
+    keep.sort_unstable();
+    let mut next = 3;
+    for fd in keep {
+        if fd > next {
+            close_range(next, fd - 1)?;
+        }
+        next = fd + 1;
+    }
+    close_range(next, u32::MAX)
 }
 
 /// `dup2(from, to)` (clears close-on-exec on `to`).
