@@ -1,6 +1,9 @@
-//! The supervisor's stem: the next sandboxed child, cloned with its namespaces before the
-//! request that will use it. These tests look at the real process from outside: what it holds
-//! while it waits, that the spawn it serves works, and that losing it costs only speed.
+//! The supervisor's zygote and stems: every sandboxed child is cloned by the zygote (forked
+//! before the supervisor read any request) ahead of the request that will use it. These tests
+//! look at the real processes from outside: what the zygote and a stem hold while they wait
+//! (descriptors, namespaces, and none of another actor's request in their memory, with the
+//! supervisor's memory as the control), that the spawn a stem serves works, and what losing a
+//! stem or the zygote costs.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -18,20 +21,27 @@ host:send('up')
 inbox:receive()
 "#;
 
-/// Starts an actor per line read from stdin: `plugin` (the `untrusted-plugin` profile) or
-/// `nonet` (the same without a net namespace: another shape), and prints its pid.
+/// Starts an actor per line read from stdin, `PROFILE [MODULE]`: a profile name, or `nonet`
+/// (the defaults without a net namespace: another shape); the module is `actor` unless given.
+/// Prints `started PID` or `failed: ERROR`.
 const MAIN: &str = r#"
 local inbox = require 'inbox'
 local NONET = { namespaces = { net = false } }
 local actors = {}
 while true do
-  local what = io.read('l')
-  if what == nil or what == 'end' then break end
-  local ch = spawn_vm{ module = './actor', sandbox = what == 'nonet' and NONET or what }
-  ch:send(inbox)
-  assert(inbox:receive() == 'up')
-  actors[#actors + 1] = ch
-  print('started ' .. ch.child_pid)
+  local line = io.read('l')
+  if line == nil or line == 'end' then break end
+  local what, module = line:match('^(%S+)%s*(%S*)$')
+  local ok, ch = pcall(spawn_vm, { module = './' .. (module ~= '' and module or 'actor'),
+                                   sandbox = what == 'nonet' and NONET or what })
+  if ok then
+    ch:send(inbox)
+    assert(inbox:receive() == 'up')
+    actors[#actors + 1] = ch
+    print('started ' .. ch.child_pid)
+  else
+    print('failed: ' .. tostring(ch))
+  end
   io.stdout:flush()
 end
 for _, ch in ipairs(actors) do ch:kill() ch:wait() end
@@ -51,6 +61,8 @@ impl Script {
         std::fs::create_dir_all(&dir).expect("make the script's directory");
         std::fs::write(dir.join("actor.lua"), ACTOR).expect("write actor");
         std::fs::write(dir.join("main.lua"), MAIN).expect("write main");
+        // The same actor with a marker only its request carries (see `memory_holds`).
+        std::fs::write(dir.join("marked.lua"), format!("-- {}\n{ACTOR}", marker())).expect("write marked");
         let mut child = Command::new(env!("CARGO_BIN_EXE_luacell"))
             .arg("run")
             .arg("main.lua")
@@ -65,13 +77,18 @@ impl Script {
         Script { child, stdin, stdout, dir }
     }
 
-    /// Asks for an actor and returns its pid (the sandbox's pid 1, a child of the supervisor).
-    fn actor(&mut self, what: &str) -> u32 {
+    /// Asks for an actor; the script's answer.
+    fn ask(&mut self, what: &str) -> String {
         writeln!(self.stdin, "{what}").expect("ask for an actor");
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("read the script's answer");
-        line.trim()
-            .strip_prefix("started ")
+        line.trim().to_owned()
+    }
+
+    /// Asks for an actor and returns its pid (the sandbox's pid 1, a child of the supervisor).
+    fn actor(&mut self, what: &str) -> u32 {
+        let line = self.ask(what);
+        line.strip_prefix("started ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("the script answered {line:?} to {what}"))
     }
@@ -106,24 +123,89 @@ fn comm(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
-/// The supervisor's child that is no actor: its stem, waited for (it is cloned just after the
-/// reply to the spawn before, so it may not be there yet when the actor answered).
-fn stem_of(supervisor: u32, actors: &[u32]) -> u32 {
+/// A string only the marked actor's module holds (built here, so not in any binary).
+fn marker() -> String {
+    format!("luacell-request-marker-{}-{}", std::process::id(), "x".repeat(16))
+}
+
+/// The supervisor's children that are not actors: its zygote and its stem, the stem waited for
+/// (the zygote clones it after the reply to the spawn before, so it may not be there yet when
+/// the actor answered).
+fn zygote_and_stem(supervisor: u32, actors: &[u32]) -> (u32, u32) {
     let started = Instant::now();
     loop {
         let children = std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
             .expect("list the supervisor's children");
-        let others: Vec<u32> =
-            children.split_whitespace().filter_map(|p| p.parse().ok()).filter(|p| !actors.contains(p)).collect();
-        assert!(others.len() <= 1, "the supervisor has more than one stem: {others:?}");
-        if let Some(&stem) = others.first()
-            && comm(stem) == "luacell-stem"
-        {
-            return stem;
+        let others: Vec<(u32, String)> = children
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .filter(|p| !actors.contains(p))
+            .map(|p| (p, comm(p)))
+            .collect();
+        let zygotes: Vec<u32> = others.iter().filter(|(_, c)| c == "luacell-zygote").map(|(p, _)| *p).collect();
+        let stems: Vec<u32> = others.iter().filter(|(_, c)| c == "luacell-stem").map(|(p, _)| *p).collect();
+        // A stem just cloned still has the zygote's name until its first instructions rename it,
+        // and one being dropped is there until it is reaped: wait for one of each.
+        if let (&[zygote], &[stem]) = (zygotes.as_slice(), stems.as_slice()) {
+            return (zygote, stem);
         }
-        assert!(started.elapsed() < HANG_GUARD, "no stem appeared beside actors {actors:?}");
+        assert!(started.elapsed() < HANG_GUARD, "no stem appeared beside actors {actors:?}: {others:?}");
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+fn stem_of(supervisor: u32, actors: &[u32]) -> u32 {
+    zygote_and_stem(supervisor, actors).1
+}
+
+/// Whether `needle` is anywhere in the memory of process `pid`: every resident page of every
+/// readable mapping (`/proc/PID/pagemap` says which are present), read through `/proc/PID/mem`.
+fn memory_holds(pid: u32, needle: &[u8]) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const PAGE: u64 = 4096;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("read maps");
+    let mut pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).expect("open pagemap");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open mem");
+    let mut seen = 0;
+    for line in maps.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(range), Some(perms)) = (words.next(), words.next()) else { continue };
+        let Some((lo, hi)) = range.split_once('-') else { continue };
+        let (Ok(lo), Ok(hi)) = (u64::from_str_radix(lo, 16), u64::from_str_radix(hi, 16)) else { continue };
+        if !perms.starts_with('r') || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let pages = (hi - lo) / PAGE;
+        let mut entries = vec![0u8; pages as usize * 8];
+        pagemap.seek(SeekFrom::Start(lo / PAGE * 8)).expect("seek pagemap");
+        pagemap.read_exact(&mut entries).expect("read pagemap");
+        // Runs of present pages, read whole (with the page before and after a run's edges
+        // covered by reading overlapping runs: a needle may straddle two pages).
+        let mut page = 0;
+        while page < pages {
+            let present = |i: u64| {
+                let e = u64::from_le_bytes(entries[i as usize * 8..i as usize * 8 + 8].try_into().unwrap_or_default());
+                e >> 63 == 1 || (e >> 62) & 1 == 1
+            };
+            if !present(page) {
+                page += 1;
+                continue;
+            }
+            let start = page;
+            while page < pages && present(page) {
+                page += 1;
+            }
+            let mut buf = vec![0u8; ((page - start) * PAGE) as usize];
+            if mem.seek(SeekFrom::Start(lo + start * PAGE)).is_ok() && mem.read_exact(&mut buf).is_ok() {
+                seen += buf.len();
+                if buf.windows(needle.len()).any(|w| w == needle) {
+                    return true;
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "read none of process {pid}'s memory");
+    false
 }
 
 /// What each of a process's descriptors is (`/proc/PID/fd` link targets, without inode numbers).
@@ -148,18 +230,42 @@ fn namespace(pid: u32, ns: &str) -> String {
 }
 
 #[test]
-fn a_stem_holds_its_namespaces_and_nothing_of_other_children() {
+fn the_zygote_and_a_stem_hold_their_namespaces_and_nothing_of_other_requests() {
     let mut script = Script::start("held");
-    let first = script.actor("untrusted-plugin");
-    let second = script.actor("untrusted-plugin");
+    let first = script.actor("untrusted-plugin marked");
     let supervisor = parent_of(first);
+    // The stem cloned after the marked request, for the next one.
+    let (zygote, stem) = zygote_and_stem(supervisor, &[first]);
+
+    // Memory. Control: the supervisor has just read the marked request (its receive buffer
+    // still holds it), and the probe finds it there.
+    let marker = marker();
+    assert!(memory_holds(supervisor, marker.as_bytes()), "the marker is not in the supervisor's memory");
+    assert!(!memory_holds(zygote, marker.as_bytes()), "the zygote's memory holds another actor's request");
+    assert!(!memory_holds(stem, marker.as_bytes()), "a stem's memory holds another actor's request");
+
+    let second = script.actor("untrusted-plugin");
     assert_eq!(parent_of(second), supervisor);
     let stem = stem_of(supervisor, &[first, second]);
 
-    // Control: the supervisor holds the sockets of its children (their request and report
-    // sockets, the control socket), so a stem that kept what it inherited would show them.
+    // Descriptors. Control: the supervisor holds the sockets of its children (their request
+    // and report sockets, the control socket, the zygote's), so a stem or a zygote that kept
+    // what it inherited would show them.
     let sup_sockets = descriptors(supervisor).iter().filter(|(_, k)| k == "socket:").count();
-    assert!(sup_sockets >= 5, "the supervisor holds {sup_sockets} sockets: {:?}", descriptors(supervisor));
+    assert!(sup_sockets >= 6, "the supervisor holds {sup_sockets} sockets: {:?}", descriptors(supervisor));
+    // The zygote: its socket to the supervisor and luacell-reaper's memfd (made by the zygote),
+    // once it is idle (while it clones a stem it also holds that stem's descriptors, until it
+    // has sent them to the supervisor).
+    let started = Instant::now();
+    loop {
+        let zygote_held: Vec<_> = descriptors(zygote).into_iter().filter(|(fd, _)| *fd > 2).collect();
+        let kinds: Vec<&str> = zygote_held.iter().map(|(_, k)| k.as_str()).collect();
+        if kinds.len() == 2 && kinds[0] == "socket:" && kinds[1].starts_with("/memfd:luacell-reaper") {
+            break;
+        }
+        assert!(started.elapsed() < HANG_GUARD, "the zygote holds {zygote_held:?}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let held = descriptors(stem);
     let count = |kind: &str| held.iter().filter(|(fd, k)| *fd > 2 && k == kind).count();
     // Its assignment socket, its report pipe (and the id-map pipe when the parent writes the
@@ -172,12 +278,14 @@ fn a_stem_holds_its_namespaces_and_nothing_of_other_children() {
         assert!(kind.starts_with("/memfd:luacell-reaper"), "the stem holds {fd} -> {kind}: {held:?}");
     }
 
-    // Its namespaces exist already, and are neither the supervisor's nor an actor's.
+    // Namespaces: the stem's exist already, and are neither the supervisor's nor an actor's;
+    // the zygote has the supervisor's.
     for ns in ["user", "pid", "net", "mnt", "ipc", "uts", "cgroup"] {
         let mine = namespace(stem, ns);
         assert_ne!(mine, namespace(supervisor, ns), "{ns}");
         assert_ne!(mine, namespace(first, ns), "{ns}");
         assert_ne!(mine, namespace(second, ns), "{ns}");
+        assert_eq!(namespace(zygote, ns), namespace(supervisor, ns), "{ns}");
     }
     script.finish();
 }
@@ -209,5 +317,24 @@ fn a_lost_stem_costs_only_a_fresh_clone_and_a_new_shape_replaces_it() {
     assert_ne!(namespace(stem3, "user"), namespace(supervisor, "user"));
     let fourth = script.actor("nonet");
     assert_eq!(namespace(fourth, "net"), namespace(supervisor, "net"));
+    script.finish();
+}
+
+#[test]
+fn without_its_zygote_the_supervisor_refuses_spawns_and_keeps_its_actors() {
+    let mut script = Script::start("zygote");
+    let first = script.actor("untrusted-plugin");
+    let supervisor = parent_of(first);
+    let (zygote, stem) = zygote_and_stem(supervisor, &[first]);
+    for pid in [zygote, stem] {
+        let killed = Command::new("kill").args(["-KILL", &pid.to_string()]).status().expect("run kill");
+        assert!(killed.success(), "cannot kill {pid}");
+    }
+    // The stem is gone too, so the supervisor must ask the zygote, and finds it gone.
+    let answer = script.ask("untrusted-plugin");
+    assert!(answer.starts_with("failed: ") && answer.contains("zygote is gone"), "{answer}");
+    // The actor started before still runs and is stopped as usual by `finish`.
+    let stat = std::fs::read_to_string(format!("/proc/{first}/stat")).expect("the first actor is still there");
+    assert!(!stat.contains(") Z "), "the first actor ended: {stat}");
     script.finish();
 }

@@ -33,4 +33,4 @@ pub use apply::Payload;
 pub use features::{Features, UserNamespaces};
 pub use plan::{Isolation, Plan, PlanError};
 pub use profile::{Profile, ProfileError};
-pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, SpawnError, Stem, Take, spawn};
+pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, Shape, SpawnError, Stem, StemParts, Take, grow, spawn};

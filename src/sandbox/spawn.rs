@@ -109,19 +109,37 @@ fn kernel(what: &'static str) -> impl FnOnce(std::io::Error) -> SpawnError {
 pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<Sandboxed, SpawnError> {
     let started = Instant::now();
     let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
-    match clone_sandbox(plan)? {
+    match clone_sandbox(Shape::of(plan), Parent::Me)? {
         Side::Child(c) => c.apply(plan, payload, keep_raw),
-        Side::Parent(mut sandbox) => {
+        Side::Parent(p) => {
+            let mut sandbox = Sandboxed::new(p);
             sandbox.deadline = plan.wall_seconds.map(|s| started + Duration::from_secs(s));
             sandbox.until_ready(plan)
         }
     }
 }
 
+/// Who the parent of a cloned sandbox is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    /// The calling process.
+    Me,
+    /// The caller's own parent (`CLONE_PARENT`): the zygote clones stems for the supervisor.
+    Mine,
+}
+
 /// The two ends of a clone.
 enum Side {
-    Parent(Sandboxed),
+    Parent(Cloning),
     Child(Cloned),
+}
+
+/// What the caller of [`clone_sandbox`] holds of the new process.
+struct Cloning {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    report: OwnedFd,
+    reaper: bool,
 }
 
 /// What the child of [`clone_sandbox`] holds, besides its copy of the spawner's memory.
@@ -144,21 +162,27 @@ impl Cloned {
     }
 }
 
-/// Clones a process with the namespaces of `plan` and, when the parent writes them, its id maps;
-/// the parent side is a [`Sandboxed`] whose setup has not been read yet.
-fn clone_sandbox(plan: &Plan) -> Result<Side, SpawnError> {
+/// Clones a process with the namespaces of `shape` and, when the caller writes them, its id
+/// maps; the caller gets the new process's pid, pidfd and report pipe, its setup not read yet.
+fn clone_sandbox(shape: Shape, parent: Parent) -> Result<Side, SpawnError> {
     let threads = process::thread_count().map_err(kernel("count this process's threads"))?;
     if threads != 1 {
         return Err(SpawnError::Threaded(threads));
     }
     let (report_r, report_w) = process::pipe().map_err(kernel("create the report pipe"))?;
-    let me = process::pidfd_open(std::process::id() as libc::pid_t).map_err(kernel("open a pidfd to this process"))?;
-    let reaper_program = if plan.reaper { super::reaper::program() } else { None };
-    let by_parent = plan.id_map.is_some_and(|m| m.by_parent);
+    let parent_pid = match parent {
+        Parent::Me => std::process::id(),
+        Parent::Mine => std::os::unix::process::parent_id(),
+    };
+    let me = process::pidfd_open(parent_pid as libc::pid_t).map_err(kernel("open a pidfd to the sandbox's parent"))?;
+    let reaper = shape.reaper();
+    let reaper_program = if reaper { super::reaper::program() } else { None };
+    let by_parent = shape.id_map.is_some_and(|m| m.by_parent);
     let sync = if by_parent { Some(process::pipe().map_err(kernel("create the id-map pipe"))?) } else { None };
-    let forked = match process::clone_process(plan.clone_flags) {
+    let flags = shape.clone_flags | if parent == Parent::Mine { libc::CLONE_PARENT } else { 0 };
+    let forked = match process::clone_process(flags) {
         Ok(f) => f,
-        Err(e) if plan.clone_flags & libc::CLONE_NEWUSER != 0 => {
+        Err(e) if shape.clone_flags & libc::CLONE_NEWUSER != 0 => {
             return Err(SpawnError::Namespaces(e.raw_os_error().unwrap_or(libc::EPERM)));
         }
         Err(e) => return Err(kernel("clone the sandbox process")(e)),
@@ -176,26 +200,22 @@ fn clone_sandbox(plan: &Plan) -> Result<Side, SpawnError> {
     };
     drop(report_w);
     drop(me);
-    if let (Some(m), Some((r, w))) = (plan.id_map, sync) {
+    if let (Some(m), Some((r, w))) = (shape.id_map, sync) {
         drop(r);
         let written = write_maps(pid, m);
         if let Err(source) = written {
-            // Closing `w` without a byte makes the child exit; reap it.
+            // Closing `w` without a byte makes the child exit; kill it all the same (it may
+            // not be ours to reap), then reap it if it is.
             drop(w);
-            let _ = process::wait_pidfd(pidfd.as_fd(), false);
+            let _ = process::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            if parent == Parent::Me {
+                let _ = process::wait_pidfd(pidfd.as_fd(), false);
+            }
             return Err(SpawnError::Kernel { what: "write the sandbox's uid/gid maps", source });
         }
         process::write_raw(w.as_fd(), b"1").map_err(kernel("release the sandbox after writing its maps"))?;
     }
-    Ok(Side::Parent(Sandboxed {
-        pid,
-        pidfd,
-        report: std::fs::File::from(report_r),
-        landlock: LandlockStatus::Off,
-        deadline: None,
-        reaper: plan.reaper,
-        waited: false,
-    }))
+    Ok(Side::Parent(Cloning { pid, pidfd, report: report_r, reaper }))
 }
 
 /// How a stem ends when it cannot take its assignment (a child's setup never exits with it).
@@ -203,14 +223,19 @@ const STEM_REFUSED: i32 = 125;
 
 /// What a stem must have been cloned with to serve a plan: its namespaces and id maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Shape {
-    clone_flags: libc::c_int,
-    id_map: Option<IdMap>,
+pub struct Shape {
+    pub clone_flags: libc::c_int,
+    pub id_map: Option<IdMap>,
 }
 
 impl Shape {
-    fn of(plan: &Plan) -> Self {
+    pub fn of(plan: &Plan) -> Self {
         Shape { clone_flags: plan.clone_flags, id_map: plan.id_map }
+    }
+
+    /// A pid namespace has a pid-1 reaper (as `Plan::reaper`).
+    fn reaper(self) -> bool {
+        self.clone_flags & libc::CLONE_NEWPID != 0
     }
 }
 
@@ -224,14 +249,14 @@ pub type Take = Box<dyn FnOnce(OwnedFd) -> Option<(Plan, Payload, Vec<OwnedFd>)>
 /// request there ([`Stem::assignment`], [`Stem::start`]), builds its plan and payload from it and
 /// goes on exactly as a freshly cloned child does (`apply.rs`).
 ///
-/// Why: creating the namespaces is most of a spawn's cost (the net namespace alone is about half
-/// a millisecond here), and none of it depends on the request beyond the shape. A stem moves it
-/// off the path between a request and its actor's first reply.
+/// Stems are cloned by a process other than the one that uses them (the supervisor's zygote,
+/// which never sees a request): [`grow`] clones one as a sibling of the caller (`CLONE_PARENT`)
+/// and returns its [`StemParts`] to be sent to the parent, which adopts them.
 ///
-/// Trust zone: the stem is a copy of the spawner holding only its report pipe, a pidfd of the
-/// spawner, luacell-reaper's memfd and the assignment socket (every other inherited descriptor
-/// is closed as it starts); it runs no code but this module's until the request comes from the
-/// spawner, which is trusted. It dies with the spawner.
+/// Trust zone: the stem is a copy of the process that cloned it, holding only its report pipe, a
+/// pidfd of its parent, luacell-reaper's memfd and the assignment socket (every other inherited
+/// descriptor is closed as it starts); it runs no code but this module's until the request comes
+/// from its parent, which is trusted. It dies with its parent.
 #[derive(Debug)]
 pub struct Stem {
     sandbox: Sandboxed,
@@ -239,23 +264,40 @@ pub struct Stem {
     shape: Shape,
 }
 
-impl Stem {
-    /// Clones a stem with the shape of `plan`; in it, `take` turns the request into what to run.
-    pub fn grow(plan: &Plan, take: Take) -> Result<Stem, SpawnError> {
-        let (mine, theirs) = cmsg::seqpacket_pair().map_err(kernel("create a stem's assignment socket"))?;
-        let shape = Shape::of(plan);
-        match clone_sandbox(plan)? {
-            Side::Child(c) => {
-                drop(mine);
-                wait_for_assignment(c, shape, theirs, take)
-            }
-            Side::Parent(sandbox) => Ok(Stem { sandbox, assign: mine, shape }),
+/// A stem as its cloner hands it over: pid, pidfd, report pipe and assignment socket.
+#[derive(Debug)]
+pub struct StemParts {
+    pub pid: libc::pid_t,
+    pub pidfd: OwnedFd,
+    pub report: OwnedFd,
+    pub assign: OwnedFd,
+}
+
+/// Clones a stem of `shape` as a sibling of the caller; in it, `take` turns the request into
+/// what to run. The caller sends the parts to its parent and closes its copies.
+pub fn grow(shape: Shape, take: Take) -> Result<StemParts, SpawnError> {
+    let (mine, theirs) = cmsg::seqpacket_pair().map_err(kernel("create a stem's assignment socket"))?;
+    match clone_sandbox(shape, Parent::Mine)? {
+        Side::Child(c) => {
+            drop(mine);
+            wait_for_assignment(c, shape, theirs, take)
         }
+        Side::Parent(p) => Ok(StemParts { pid: p.pid, pidfd: p.pidfd, report: p.report, assign: mine }),
+    }
+}
+
+impl Stem {
+    /// Takes charge of a stem of `shape` a zygote cloned as this process's child. From here on,
+    /// dropping it kills and reaps it.
+    pub fn adopt(parts: StemParts, shape: Shape) -> Stem {
+        let StemParts { pid, pidfd, report, assign } = parts;
+        let sandbox = Sandboxed::new(Cloning { pid, pidfd, report, reaper: shape.reaper() });
+        Stem { sandbox, assign, shape }
     }
 
-    /// Whether this stem was cloned with the namespaces and id maps `plan` asks for.
-    pub fn fits(&self, plan: &Plan) -> bool {
-        self.shape == Shape::of(plan)
+    /// The namespaces and id maps it was cloned with.
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     pub fn pid(&self) -> libc::pid_t {
@@ -263,7 +305,7 @@ impl Stem {
     }
 
     /// Where the spawner sends the request (once; a send that fails means the stem is gone:
-    /// drop it and spawn afresh).
+    /// drop it and use another).
     pub fn assignment(&self) -> BorrowedFd<'_> {
         self.assign.as_fd()
     }
@@ -281,16 +323,16 @@ impl Stem {
 fn wait_for_assignment(c: Cloned, shape: Shape, assign: OwnedFd, take: Take) -> ! {
     // What `ps` shows while it waits (`take` names it for what it becomes).
     process::set_name(c"luacell-stem");
-    // Nothing the stem inherited may outlive its purpose in it: a copy of another child's
-    // socket or pidfd held here would keep that child's peer from seeing it close.
+    // Nothing the stem inherited may outlive its purpose in it: a copy of another process's
+    // socket held here would keep that socket's peer from seeing it close.
     let mut kept = vec![c.report.as_raw_fd(), c.parent.as_raw_fd(), assign.as_raw_fd()];
     kept.extend(c.maps_written.as_ref().map(|fd| fd.as_raw_fd()));
     kept.extend(c.reaper_program.map(|fd| fd.as_raw_fd()));
     if process::close_all_except(&kept).is_err() {
         process::exit_now(STEM_REFUSED);
     }
-    // Die with the spawner while waiting (the plan arms this again during setup), and do not
-    // wait for a spawner that died before it was armed.
+    // Die with the parent while waiting (the plan arms this again during setup), and do not
+    // wait for a parent that died before it was armed.
     let armed = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     if armed.is_err() || !matches!(crate::sys::poll_readable(&[c.parent.as_fd()], 0).as_deref(), Ok([false])) {
         process::exit_now(STEM_REFUSED);
@@ -337,6 +379,18 @@ fn setup_error(plan: &Plan, step: Step, index: u32, errno: i32) -> SpawnError {
 }
 
 impl Sandboxed {
+    fn new(p: Cloning) -> Sandboxed {
+        Sandboxed {
+            pid: p.pid,
+            pidfd: p.pidfd,
+            report: std::fs::File::from(p.report),
+            landlock: LandlockStatus::Off,
+            deadline: None,
+            reaper: p.reaper,
+            waited: false,
+        }
+    }
+
     /// Reads the child's setup report: ready (the sandbox is returned) or the step that failed.
     fn until_ready(mut self, plan: &Plan) -> Result<Sandboxed, SpawnError> {
         match self.next_record()? {

@@ -30,9 +30,13 @@ use std::time::{Duration, Instant};
 use crate::actor::child::{field, table};
 use crate::ipc::channel::{Channel, ChannelError};
 use crate::ipc::wire::{Key, Limits, Value};
-use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, Stem, Take, spawn};
+use crate::sandbox::{Features, Payload, Plan, Profile, Sandboxed, Shape, SpawnError, Stem, Take};
 use crate::sys::cmsg;
 use crate::sys::process::{self, ExitStatus};
+
+mod zygote;
+
+use zygote::Zygote;
 
 /// Forks the supervisor. Returns the main process's end of the control socket and a pidfd of
 /// the supervisor; the supervisor itself never returns from here.
@@ -84,8 +88,12 @@ struct State {
     children: Vec<Child>,
     features: Option<Features>,
     next_key: u64,
+    /// Clones the children; `None` once it is gone (spawns then fail, saying so).
+    zygote: Option<Zygote>,
     /// The next child, cloned ahead of its request in the shape of the last one (see [`Stem`]).
     stem: Option<Stem>,
+    /// The shape of the stem the zygote is cloning (its answer not read yet).
+    growing: Option<Shape>,
 }
 
 /// The supervisor's process name (and its children's, until they exec or rename themselves).
@@ -109,8 +117,10 @@ fn serve(ctl: OwnedFd) -> ! {
         Ok(fd) => fd,
         Err(_) => process::exit_now(1),
     };
+    // Before the first request is read: the zygote's memory must hold none.
+    let zygote = Zygote::start().ok();
     let mut ctl = Channel::new(ctl, Limits::DEFAULT);
-    let mut st = State { children: Vec::new(), features: None, next_key: 1, stem: None };
+    let mut st = State { children: Vec::new(), features: None, next_key: 1, zygote, stem: None, growing: None };
     loop {
         let now = Instant::now();
         let timeout = st
@@ -119,8 +129,11 @@ fn serve(ctl: OwnedFd) -> ! {
             .filter_map(|c| c.deadline)
             .min()
             .map_or(-1, |d| i32::try_from(d.saturating_duration_since(now).as_millis()).unwrap_or(i32::MAX));
-        // Polled: the control socket, every child's pidfd, then every open request socket.
+        // Polled: the control socket, the zygote's socket (while it lives), every child's pidfd,
+        // then every open request socket.
         let mut fds = vec![ctl.as_fd()];
+        fds.extend(st.zygote.as_ref().map(Zygote::as_fd));
+        let first_child = fds.len();
         fds.extend(st.children.iter().map(|c| c.sandbox.pidfd()));
         let asking: Vec<u64> = st.children.iter().filter(|c| c.requests.is_some()).map(|c| c.key).collect();
         fds.extend(st.children.iter().filter_map(|c| c.requests.as_ref().map(Channel::as_fd)));
@@ -130,14 +143,19 @@ fn serve(ctl: OwnedFd) -> ! {
         };
         drop(fds);
         let n = st.children.len();
-        let ended: Vec<u64> =
-            (0..n).filter(|&i| ready.get(i + 1).copied().unwrap_or(false)).map(|i| st.children[i].key).collect();
+        let ended: Vec<u64> = (0..n)
+            .filter(|&i| ready.get(first_child + i).copied().unwrap_or(false))
+            .map(|i| st.children[i].key)
+            .collect();
         let requests: Vec<u64> = asking
             .iter()
             .enumerate()
-            .filter(|(i, _)| ready.get(1 + n + i).copied().unwrap_or(false))
+            .filter(|(i, _)| ready.get(first_child + n + i).copied().unwrap_or(false))
             .map(|(_, k)| *k)
             .collect();
+        if first_child == 2 && ready[1] {
+            collect_stem(&mut st);
+        }
         if ready[0] {
             match ctl.recv() {
                 Ok(v) => handle_main(v, &mut st),
@@ -188,8 +206,14 @@ fn keep_only(ctl: OwnedFd) -> io::Result<OwnedFd> {
 }
 
 fn shutdown(st: &mut State) -> ! {
-    // The stem first: it holds nothing yet (dropping it kills and reaps it).
+    // The stems first: they hold nothing yet (dropping one kills and reaps it), and one being
+    // cloned is collected to be dropped too; then the zygote.
     st.stem = None;
+    if st.growing.is_some() {
+        collect_stem(st);
+        st.stem = None;
+    }
+    st.zygote = None;
     let children = &mut st.children;
     // The deepest first, each killed and reaped before the next (dropping a Sandboxed kills and
     // reaps it): no actor sees the one that started it vanish.
@@ -346,7 +370,7 @@ fn start_child(v: &Value, inbox: OwnedFd, report_fd: OwnedFd, owner: Owner, hook
         Ok((sandbox, plan, profile, requests)) => {
             report(&report_fd, &table(vec![("pid", Value::Int(i64::from(sandbox.pid())))]));
             let deadline = plan.wall_seconds.map(|s| Instant::now() + Duration::from_secs(s));
-            let regrow = st.stem.as_ref().is_none_or(|s| !s.fits(&plan));
+            let shape = Shape::of(&plan);
             let (root, depth) = match owner {
                 Owner::Main => (key, 0),
                 Owner::Actor(k) => st.children.iter().find(|c| c.key == k).map_or((key, 0), |c| (c.root, c.depth + 1)),
@@ -366,28 +390,86 @@ fn start_child(v: &Value, inbox: OwnedFd, report_fd: OwnedFd, owner: Owner, hook
                 wall_hit: false,
                 requests: Some(Channel::new(requests, Limits::DEFAULT)),
             });
-            // After the reply, so that only the next request gains from it.
-            if regrow {
-                grow_stem(st);
-            }
+            // After the reply: the zygote clones the next one while this actor starts.
+            ask_for_stem(st, shape);
         }
         Err(e) => report(&report_fd, &table(vec![("error", Value::Bytes(e.into_bytes()))])),
     }
 }
 
-/// Replaces the stem with one shaped for the newest child's plan. A stem that cannot be made
-/// costs nothing but the next spawn's speed: that spawn clones afresh and says why if it fails.
-fn grow_stem(st: &mut State) {
-    st.stem = None;
-    let (Some(features), Some(child)) = (st.features.clone(), st.children.last()) else { return };
-    st.stem = Stem::grow(&child.plan, take_assignment(features, process::ids())).ok();
+/// Asks the zygote for a stem of `shape` unless one is there or on its way; the answer is
+/// collected by the loop ([`collect_stem`]).
+fn ask_for_stem(st: &mut State, shape: Shape) {
+    if st.stem.is_some() || st.growing.is_some() {
+        return;
+    }
+    let Some(z) = st.zygote.as_mut() else { return };
+    match z.ask(shape) {
+        Ok(()) => st.growing = Some(shape),
+        Err(_) => st.zygote = None,
+    }
+}
+
+/// Reads the zygote's answer to the stem being grown (blocking: it is on its way). A stem the
+/// zygote could not clone leaves none; the next spawn asks again and reports why.
+fn collect_stem(st: &mut State) {
+    let Some(z) = st.zygote.as_mut() else {
+        st.growing = None;
+        return;
+    };
+    match z.answer() {
+        Ok(Ok(parts)) => {
+            let shape = st.growing.take();
+            // An answer nobody asked for is a stem all the same: adopted, so that dropping it
+            // kills and reaps it.
+            let stem = Stem::adopt(parts, shape.unwrap_or(Shape { clone_flags: 0, id_map: None }));
+            st.stem = shape.map(|_| stem);
+        }
+        Ok(Err(_)) => st.growing = None,
+        Err(_) => {
+            st.growing = None;
+            st.zygote = None;
+        }
+    }
+}
+
+/// A stem of `shape`: the one waiting if it fits, else the one being grown if it fits, else a
+/// new one (waited for). Misfits are dropped (killed and reaped).
+fn stem_for(st: &mut State, shape: Shape) -> Result<Stem, String> {
+    if let Some(stem) = st.stem.take()
+        && stem.shape() == shape
+    {
+        return Ok(stem);
+    }
+    if st.growing.is_some() {
+        collect_stem(st);
+        if let Some(stem) = st.stem.take()
+            && stem.shape() == shape
+        {
+            return Ok(stem);
+        }
+    }
+    let gone = || String::from("cannot clone the actor: the supervisor's zygote is gone");
+    let z = st.zygote.as_mut().ok_or_else(gone)?;
+    if z.ask(shape).is_err() {
+        st.zygote = None;
+        return Err(gone());
+    }
+    match z.answer() {
+        Ok(Ok(parts)) => Ok(Stem::adopt(parts, shape)),
+        Ok(Err(why)) => Err(why),
+        Err(why) => {
+            st.zygote = None;
+            Err(why)
+        }
+    }
 }
 
 type Started = (Sandboxed, Plan, Profile, OwnedFd);
 
-/// Clones the child: its inbox at descriptor 3, its end of a new request socket at 4. A child
-/// asked for by an actor (`parent` is that actor's profile) must narrow it. A stem of the right
-/// shape takes the request if there is one; the child is cloned afresh otherwise.
+/// Starts the child: its inbox at descriptor 3, its end of a new request socket at 4. A child
+/// asked for by an actor (`parent` is that actor's profile) must narrow it. The request goes to
+/// a stem of the plan's shape; if that stem is gone before it took the request, to a second one.
 fn spawn_child(
     v: &Value,
     inbox: OwnedFd,
@@ -400,26 +482,23 @@ fn spawn_child(
         crate::sandbox::narrow::check(&profile, parent).map_err(|e| format!("profile {name}: {e}"))?;
     }
     let features = st.features.get_or_insert_with(Features::probe);
-    // Our own Lua, compiled once here: every child inherits the bytecode instead of parsing it.
-    crate::lua::precompile().map_err(|e| e.to_string())?;
-    let (plan, init) = child_plan(v, &name, &profile, hooks, features, process::ids())?;
+    // The supervisor's own plan: it checks the request, and names a failed step or a limit
+    // later. The stem makes the same one from the same request.
+    let (plan, _) = child_plan(v, &name, &profile, hooks, features, process::ids())?;
     let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
-    let warm = match st.stem.take() {
-        Some(stem) if stem.fits(&plan) => assign(stem, v, hooks, &inbox, &theirs, &plan),
-        // A stem of another shape stays for the requests that fit it.
-        other => {
-            st.stem = other;
-            None
+    let shape = Shape::of(&plan);
+    let mut tries = 0;
+    let sandbox = loop {
+        tries += 1;
+        let stem = stem_for(st, shape)?;
+        match assign(stem, v, hooks, &inbox, &theirs, &plan) {
+            Some(Ok(sandbox)) => break sandbox,
+            // Gone before it read the request (killed from outside): nothing ran, try another.
+            None | Some(Err(SpawnError::SetupDied(_))) if tries < 2 => continue,
+            None => return Err(String::from("cannot hand the request to the process cloned for it: it is gone")),
+            Some(Err(e)) => return Err(crate::cli::error_chain(&e)),
         }
     };
-    let sandbox = match warm {
-        Some(started) => started,
-        None => {
-            let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
-            spawn(&plan, payload, &[inbox.as_fd(), theirs.as_fd()])
-        }
-    }
-    .map_err(|e| crate::cli::error_chain(&e))?;
     Ok((sandbox, plan, profile, mine))
 }
 
