@@ -119,6 +119,13 @@ fn parent_of(pid: u32) -> u32 {
     after.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("stat has a parent pid")
 }
 
+/// SIGKILL to `pid`: a stem or the zygote, descendants of this test that cannot have been
+/// reaped (their pids reused) while their parent, the supervisor, lives.
+fn kill(pid: u32) {
+    let killed = Command::new("kill").args(["-KILL", &pid.to_string()]).status().expect("run kill");
+    assert!(killed.success(), "cannot kill {pid}");
+}
+
 fn comm(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
 }
@@ -296,10 +303,7 @@ fn a_lost_stem_costs_only_a_fresh_clone_and_a_new_shape_replaces_it() {
     let first = script.actor("untrusted-plugin");
     let supervisor = parent_of(first);
     let stem = stem_of(supervisor, &[first]);
-    // The stem is a descendant of this test, and cannot have been reaped (its pid reused) while
-    // its parent, the supervisor, lives.
-    let killed = Command::new("kill").args(["-KILL", &stem.to_string()]).status().expect("run kill");
-    assert!(killed.success(), "cannot kill the stem {stem}");
+    kill(stem);
 
     // The supervisor finds it gone when it hands it the request, and clones afresh.
     let second = script.actor("untrusted-plugin");
@@ -326,10 +330,8 @@ fn without_its_zygote_the_supervisor_refuses_spawns_and_keeps_its_actors() {
     let first = script.actor("untrusted-plugin");
     let supervisor = parent_of(first);
     let (zygote, stem) = zygote_and_stem(supervisor, &[first]);
-    for pid in [zygote, stem] {
-        let killed = Command::new("kill").args(["-KILL", &pid.to_string()]).status().expect("run kill");
-        assert!(killed.success(), "cannot kill {pid}");
-    }
+    kill(zygote);
+    kill(stem);
     // The stem is gone too, so the supervisor must ask the zygote, and finds it gone.
     let answer = script.ask("untrusted-plugin");
     assert!(answer.starts_with("failed: ") && answer.contains("zygote is gone"), "{answer}");

@@ -300,10 +300,6 @@ impl Stem {
         self.shape
     }
 
-    pub fn pid(&self) -> libc::pid_t {
-        self.sandbox.pid
-    }
-
     /// Where the spawner sends the request (once; a send that fails means the stem is gone:
     /// drop it and use another).
     pub fn assignment(&self) -> BorrowedFd<'_> {

@@ -484,7 +484,7 @@ fn spawn_child(
     let features = st.features.get_or_insert_with(Features::probe);
     // The supervisor's own plan: it checks the request, and names a failed step or a limit
     // later. The stem makes the same one from the same request.
-    let (plan, _) = child_plan(v, &name, &profile, hooks, features, process::ids())?;
+    let plan = child_plan(v, &name, &profile, features, process::ids())?;
     let (mine, theirs) = cmsg::seqpacket_pair().map_err(|e| format!("cannot make its request socket: {e}"))?;
     let shape = Shape::of(&plan);
     let mut tries = 0;
@@ -509,23 +509,20 @@ fn parse_profile(v: &Value) -> Result<(String, Profile), String> {
     Ok((name, profile))
 }
 
-/// The plan and the actor's start-up from a spawn request: made by the supervisor, and again by
-/// a stem from the same request and the same features and ids, so both hold the same plan.
-fn child_plan(
-    v: &Value,
-    name: &str,
-    profile: &Profile,
-    hooks: bool,
-    features: &Features,
-    ids: (u32, u32),
-) -> Result<(Plan, crate::actor::SandboxedInit), String> {
-    let plan = Plan::build(name, profile, features, ids).map_err(|e| e.to_string())?;
-    let module = match field(v, "module") {
-        Some(Value::Buffer(b)) => b.clone(),
-        _ => return Err("the request has no module".into()),
-    };
-    let init = crate::actor::SandboxedInit {
-        module,
+/// The plan from a spawn request: made by the supervisor, and again by a stem from the same
+/// request and the same features and ids, so both hold the same plan.
+fn child_plan(v: &Value, name: &str, profile: &Profile, features: &Features, ids: (u32, u32)) -> Result<Plan, String> {
+    if !matches!(field(v, "module"), Some(Value::Buffer(_))) {
+        return Err("the request has no module".into());
+    }
+    Plan::build(name, profile, features, ids).map_err(|e| e.to_string())
+}
+
+/// The actor's start-up from a spawn request (in the stem that runs it).
+fn actor_init(v: &Value, profile: &Profile, hooks: bool) -> Option<crate::actor::SandboxedInit> {
+    let Some(Value::Buffer(module)) = field(v, "module") else { return None };
+    Some(crate::actor::SandboxedInit {
+        module: module.clone(),
         path: text(v, "path").unwrap_or_default(),
         heap_limit: profile.limits.lua_heap_bytes.value().and_then(|b| usize::try_from(b).ok()),
         message_bytes: profile.limits.message_bytes.value().and_then(|b| usize::try_from(b).ok()),
@@ -535,8 +532,7 @@ fn child_plan(
             .unwrap_or(crate::actor::mailbox::DEFAULT_CAPACITY),
         hooks,
         cpu_seconds: profile.limits.cpu_seconds.value(),
-    };
-    Ok((plan, init))
+    })
 }
 
 /// Fields of a spawn request a stem needs to rebuild the child's plan and start-up.
@@ -589,7 +585,8 @@ fn take_assignment(features: Features, ids: (u32, u32)) -> Take {
         let requests = take_fd(&mut v, "requests")?;
         let hooks = matches!(field(&v, "hooks"), Some(Value::Bool(true)));
         let (name, profile) = parse_profile(&v).ok()?;
-        let (plan, init) = child_plan(&v, &name, &profile, hooks, &features, ids).ok()?;
+        let plan = child_plan(&v, &name, &profile, &features, ids).ok()?;
+        let init = actor_init(&v, &profile, hooks)?;
         process::set_name(SUPERVISOR_NAME);
         let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
         Some((plan, payload, vec![inbox, requests]))

@@ -19,7 +19,7 @@
 //! The zygote dies with the supervisor (parent-death signal, and end of stream on its socket).
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::{int, take_assignment, take_fd, text};
 use crate::actor::child::{field, table};
@@ -126,7 +126,7 @@ fn shape(v: &Value) -> Option<Shape> {
 fn serve(sock: OwnedFd) -> ! {
     let _ = process::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     process::set_name(c"luacell-zygote");
-    let kept = [std::os::fd::AsRawFd::as_raw_fd(&sock)];
+    let kept = [sock.as_raw_fd()];
     if process::close_all_except(&kept).is_err() {
         process::exit_now(1);
     }
