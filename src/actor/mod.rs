@@ -494,6 +494,9 @@ impl Context {
                     _ => self.end_vm(owner),
                 }
             }
+            // Links that moved one datagram before the VMs' turn read the rest now, after the
+            // answers went out and before the engine waits (their edge is spent).
+            self.shared.links.borrow_mut().flush(&mut self.engine.borrow_mut());
             let spawns_waiting = !lock(&self.shared.remote.spawns).is_empty();
             if self.vms.is_empty() && !spawns_waiting && self.shared.group.live_vms.load(Ordering::Acquire) == 0 {
                 return Ok(self.main_status);
