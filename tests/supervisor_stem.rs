@@ -255,6 +255,18 @@ fn the_zygote_and_a_stem_hold_their_namespaces_and_nothing_of_other_requests() {
     assert_eq!(parent_of(second), supervisor);
     let stem = stem_of(supervisor, &[first, second]);
 
+    // Names, as `ps` shows them: a stem that took its request renames its VM's process, so
+    // neither process of an actor reads as a stem or as the supervisor.
+    let vm_of = |actor: u32| -> u32 {
+        let children = std::fs::read_to_string(format!("/proc/{actor}/task/{actor}/children")).expect("children");
+        children.split_whitespace().next().and_then(|p| p.parse().ok()).expect("the actor's VM process")
+    };
+    assert_eq!(comm(supervisor), "luacell-supvr");
+    for actor in [first, second] {
+        assert_eq!(comm(actor), "memfd:luacell-r", "pid 1 runs luacell-reaper");
+        assert_eq!(comm(vm_of(actor)), "luacell-actor");
+    }
+
     // Descriptors. Control: the supervisor holds the sockets of its children (their request
     // and report sockets, the control socket, the zygote's), so a stem or a zygote that kept
     // what it inherited would show them.

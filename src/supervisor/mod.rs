@@ -587,7 +587,8 @@ fn take_assignment(features: Features, ids: (u32, u32)) -> Take {
         let (name, profile) = parse_profile(&v).ok()?;
         let plan = child_plan(&v, &name, &profile, &features, ids).ok()?;
         let init = actor_init(&v, &profile, hooks)?;
-        process::set_name(SUPERVISOR_NAME);
+        // `ps` shows what the process now is: it stops being a stem here.
+        process::set_name(c"luacell-actor");
         let payload = Payload::Function(Box::new(move || crate::actor::run_sandboxed(init)));
         Some((plan, payload, vec![inbox, requests]))
     })
