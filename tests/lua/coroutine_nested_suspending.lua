@@ -12,7 +12,7 @@ local outer = coroutine.wrap(function()
   local inner = coroutine.wrap(function()
     this_fiber.yield()
     coroutine.yield('inner 1')
-    time.sleep(0.001)
+    other:join()              -- suspends until the other fiber is done (an event, not a time)
     coroutine.yield('inner 2')
     return 'inner done'
   end)
@@ -24,7 +24,6 @@ local outer = coroutine.wrap(function()
 end)
 
 for _ = 1, 4 do print('main:', outer()) end
-other:join()
 
 -- a coroutine created inside a coroutine inside another fiber
 local f = spawn(function()
