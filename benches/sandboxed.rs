@@ -12,7 +12,10 @@
 //!   second (64-byte strings, then one reply with the count), the actor under `untrusted-plugin`
 //!   (a fresh one per round: the profile's CPU limit is 3 s), against the raw SOCK_SEQPACKET loop
 //!   of `wire.rs` moving the same number of 64-byte datagrams between two forked processes,
-//!   rounds alternating, the median round of each. Unpinned (how actors run; the targets apply
+//!   rounds alternating, the median round of each. Each raw loop runs in a fresh process
+//!   started from this executable, the way luacell's loop runs in a fresh `luacell`: run by
+//!   the bench process right after it had waited on `luacell`, the first loop was 10-30 %
+//!   faster than in a settled process, whichever loop came first. Unpinned (how actors run; the targets apply
 //!   there): round trips at least 0.8x raw, one-way at least 400 k messages/s. Then everything
 //!   pinned to CPU 0 (luacell with all its processes), where no wakeup crosses CPUs and the
 //!   ratio shows the CPU cost per message. The round trips are also set against the same raw
@@ -339,6 +342,53 @@ fn bwrap_lua_idle(bwrap: &Path, lua: &Path) -> Result<(f64, f64, usize), String>
     measured
 }
 
+/// Set (to `what,pinned,n`) when this executable is started to run one raw loop.
+const RAW_LOOP_ENV: &str = "LUACELL_SANDBOXED_RAW_LOOP";
+
+/// One raw loop (`raw_rt`, `epoll_rt` or `raw_ow`, `n` messages) in a fresh process started
+/// from this executable, as luacell's loop runs in a fresh `luacell` process: a loop run by the
+/// bench process itself right after it waited on `luacell` was measured 10-30 % faster than
+/// the same loop in a settled process (whichever loop came first after the wait got it), which
+/// would have inflated the reference.
+fn raw_loop_process(me: &Path, what: &str, pinned: bool, n: usize) -> Result<f64, String> {
+    let out = Command::new(me)
+        .env(RAW_LOOP_ENV, format!("{what},{},{n}", u8::from(pinned)))
+        .output()
+        .map_err(|e| format!("cannot start the raw loop {what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the raw loop {what} ended with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    figure(&figures(&String::from_utf8_lossy(&out.stdout)), "rate")
+}
+
+/// The child's side of [`raw_loop_process`]: runs the loop, returns messages per second.
+fn raw_loop_here(spec: &str) -> Result<f64, String> {
+    let bad = || format!("{RAW_LOOP_ENV}={spec:?} is not `what,pinned,n`");
+    let mut parts = spec.split(',');
+    let (Some(what), Some(pinned), Some(n), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let pinned = pinned == "1";
+    let n: usize = n.parse().map_err(|_| bad())?;
+    let datagram = luacell::ipc::wire::encode(
+        &luacell::ipc::wire::Value::Bytes(vec![b'x'; 64]),
+        &luacell::ipc::wire::Limits::DEFAULT,
+    )
+    .map_err(|e| format!("cannot encode the datagram: {e}"))?
+    .bytes;
+    let took = match what {
+        "raw_rt" => seqpacket::raw_loop(Pattern::PingPong, pinned, n, &datagram),
+        "epoll_rt" => seqpacket::epoll_ping_pong(pinned, n, &datagram),
+        "raw_ow" => seqpacket::raw_loop(Pattern::OneWay, pinned, n, &datagram),
+        _ => return Err(bad()),
+    };
+    Ok(n as f64 / took.as_secs_f64())
+}
+
 fn luacell_path() -> PathBuf {
     std::env::var_os("LUACELL_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_luacell")))
 }
@@ -358,6 +408,18 @@ fn main() {
             Ok(code) => std::process::exit(code),
             Err(e) => {
                 eprintln!("sandboxed floor: {e}");
+                std::process::exit(125);
+            }
+        }
+    }
+    if let Some(spec) = std::env::var_os(RAW_LOOP_ENV) {
+        match raw_loop_here(&spec.to_string_lossy()) {
+            Ok(rate) => {
+                println!("rate {rate:.1}");
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("sandboxed raw loop: {e}");
                 std::process::exit(125);
             }
         }
@@ -448,16 +510,9 @@ fn run(dir: &Path) -> Result<(), String> {
     }
 
     // Messages: luacell and the raw loop, rounds alternating.
-    let datagram = luacell::ipc::wire::encode(
-        &luacell::ipc::wire::Value::Bytes(vec![b'x'; 64]),
-        &luacell::ipc::wire::Limits::DEFAULT,
-    )
-    .map_err(|e| format!("cannot encode the datagram: {e}"))?
-    .bytes;
     // Unpinned is how actors run; pinned (the bench, and the luacell it starts with all its
     // processes, on CPU 0) shows the CPU cost per message without cross-CPU wakeups.
     let mut rates: HashMap<(bool, &str), Vec<f64>> = HashMap::new();
-    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     for pinned in [false, true] {
         for _ in 0..sizes.rounds {
             if pinned {
@@ -470,12 +525,10 @@ fn run(dir: &Path) -> Result<(), String> {
             let got = got?;
             rates.entry((pinned, "lc_rt")).or_default().push(figure(&got, "round_trips_per_s")?);
             rates.entry((pinned, "lc_ow")).or_default().push(figure(&got, "one_way_per_s")?);
-            let rt = seqpacket::raw_loop(Pattern::PingPong, pinned, sizes.round_trips, &datagram);
-            rates.entry((pinned, "raw_rt")).or_default().push(rate(sizes.round_trips, rt));
-            let rt = seqpacket::epoll_ping_pong(pinned, sizes.round_trips, &datagram);
-            rates.entry((pinned, "epoll_rt")).or_default().push(rate(sizes.round_trips, rt));
-            let ow = seqpacket::raw_loop(Pattern::OneWay, pinned, sizes.one_way, &datagram);
-            rates.entry((pinned, "raw_ow")).or_default().push(rate(sizes.one_way, ow));
+            for (what, n) in [("raw_rt", sizes.round_trips), ("epoll_rt", sizes.round_trips), ("raw_ow", sizes.one_way)]
+            {
+                rates.entry((pinned, what)).or_default().push(raw_loop_process(&me, what, pinned, n)?);
+            }
         }
     }
     // The median round of each: unpinned runs vary with where the scheduler puts the two
