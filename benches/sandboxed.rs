@@ -608,6 +608,22 @@ fn run(dir: &Path) -> Result<(), String> {
             &format!("{:.2}x", lc_rt / epoll_rt),
             "(raw sides that wait in epoll_wait)",
         );
+        if !pinned {
+            // The spread of the rounds: the unpinned figures move with where the scheduler
+            // puts the two processes.
+            let range = |what: &str| {
+                let v = rates.get(&(pinned, what)).cloned().unwrap_or_default();
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(0.0, f64::max);
+                format!("{lo:.0}-{hi:.0}")
+            };
+            println!(
+                "  (round trips per round, unpinned: luacell {}, raw {}, epoll {})",
+                range("lc_rt"),
+                range("raw_rt"),
+                range("epoll_rt")
+            );
+        }
         row(
             &format!("host->actor one-way msgs/s, {how}"),
             &format!("{lc_ow:.0}"),
