@@ -30,7 +30,9 @@
 //!   Peer: an idle `lua5.4` under the same bwrap (waiting in `io.read()`), summed over bwrap's
 //!   processes and lua's. Target: at most 1 MiB. The supervisor's stem (the next child, cloned
 //!   ahead of its request) is not an actor's process; its PSS is printed beside (it also shares
-//!   the supervisor's pages, which lowers every sharer's PSS).
+//!   the supervisor's pages, which lowers every sharer's PSS). The script waits for the stem
+//!   before it measures, so every run counts the same sharers (without it, one actor's PSS
+//!   measured about 70 KiB more).
 //!
 //! The spawn figure is taken with the stem in use: every spawn but the first of each run is
 //! served by a stem whose namespaces already exist, so it no longer contains the clone the
@@ -187,6 +189,39 @@ elseif what == 'memory' then
     end
     return acc
   end
+  -- The supervisor's stem (the next child, cloned ahead of its request): not an actor's
+  -- process, but it shares the supervisor's pages with them, which lowers their PSS. It is
+  -- cloned after the last spawn; the figures are taken once it is there (a steady state: after
+  -- any spawn there is one), and its own PSS is shown beside.
+  local function parent(pid)
+    local f = io.open('/proc/' .. pid .. '/stat')
+    if not f then return nil end
+    local s = f:read('a')
+    f:close()
+    return s:match('%) %S+ (%d+)')
+  end
+  local sup = parent(chans[1].child_pid)
+  local actors = {}
+  for _, ch in ipairs(chans) do actors[tostring(ch.child_pid)] = true end
+  local function find_stem()
+    local f = sup and io.open('/proc/' .. sup .. '/task/' .. sup .. '/children')
+    if not f then return nil end
+    local found
+    for c in f:read('a'):gmatch('%d+') do
+      local comm = io.open('/proc/' .. c .. '/comm')
+      local name = comm and comm:read('l')
+      if comm then comm:close() end
+      if not actors[c] and name == 'luacell-stem' then found = c end
+    end
+    f:close()
+    return found
+  end
+  local stem
+  for _ = 1, 400 do
+    stem = find_stem()
+    if stem then break end
+    require('time').sleep(0.005)
+  end
   local pss, private, unread, processes = 0, 0, 0, 0
   for _, ch in ipairs(chans) do
     for _, pid in ipairs(tree(ch.child_pid, {})) do
@@ -195,29 +230,7 @@ elseif what == 'memory' then
       if p then pss, private = pss + p, private + v else unread = unread + 1 end
     end
   end
-  -- The supervisor's stem (the next child, cloned ahead of its request): not an actor's
-  -- process, but it shares the supervisor's pages with them, so its own PSS is shown beside.
-  local function parent(pid)
-    local f = io.open('/proc/' .. pid .. '/stat')
-    if not f then return nil end
-    local s = f:read('a')
-    f:close()
-    return s:match('%) %S+ (%d+)')
-  end
-  local stem_pss = -1
-  local sup = parent(chans[1].child_pid)
-  local f = sup and io.open('/proc/' .. sup .. '/task/' .. sup .. '/children')
-  if f then
-    local actors = {}
-    for _, ch in ipairs(chans) do actors[tostring(ch.child_pid)] = true end
-    for c in f:read('a'):gmatch('%d+') do
-      local comm = io.open('/proc/' .. c .. '/comm')
-      local name = comm and comm:read('l')
-      if comm then comm:close() end
-      if not actors[c] and name == 'luacell-stem' then stem_pss = rollup(c) or -1 end
-    end
-    f:close()
-  end
+  local stem_pss = stem and rollup(stem) or -1
   print(string.format('pss_kib %.1f', pss / N))
   print(string.format('stem_pss_kib %.1f', stem_pss))
   print(string.format('private_kib %.1f', private / N))
