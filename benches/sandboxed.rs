@@ -82,7 +82,7 @@ struct Sizes {
     idle: usize,
 }
 
-const BENCH: Sizes = Sizes { spawns: 50, batches: 6, round_trips: 20_000, one_way: 200_000, rounds: 7, idle: 20 };
+const BENCH: Sizes = Sizes { spawns: 50, batches: 6, round_trips: 20_000, one_way: 200_000, rounds: 11, idle: 20 };
 const TEST: Sizes = Sizes { spawns: 3, batches: 1, round_trips: 200, one_way: 2000, rounds: 1, idle: 3 };
 
 /// The actor: answers its first message (an inbox) with `true`, then serves `echo` (answer each
