@@ -33,4 +33,6 @@ pub use apply::Payload;
 pub use features::{Features, UserNamespaces};
 pub use plan::{Isolation, Plan, PlanError};
 pub use profile::{Profile, ProfileError};
-pub use spawn::{LandlockStatus, LimitHit, Outcome, Sandboxed, Shape, SpawnError, Stem, StemParts, Take, grow, spawn};
+pub use spawn::{
+    GrowError, LandlockStatus, LimitHit, Outcome, Sandboxed, Shape, SpawnError, Stem, StemParts, Take, grow, spawn,
+};

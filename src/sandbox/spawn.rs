@@ -111,6 +111,8 @@ pub fn spawn(plan: &Plan, payload: Payload, keep: &[BorrowedFd<'_>]) -> Result<S
     let keep_raw: Vec<RawFd> = keep.iter().map(|fd| fd.as_raw_fd()).collect();
     match clone_sandbox(Shape::of(plan), Parent::Me)? {
         Side::Child(c) => c.apply(plan, payload, keep_raw),
+        // Only a clone for the caller's parent is lost: ours are reaped in `clone_sandbox`.
+        Side::Lost { error, .. } => Err(error),
         Side::Parent(p) => {
             let mut sandbox = Sandboxed::new(p);
             sandbox.deadline = plan.wall_seconds.map(|s| started + Duration::from_secs(s));
@@ -132,6 +134,12 @@ enum Parent {
 enum Side {
     Parent(Cloning),
     Child(Cloned),
+    /// A child of [`Parent::Mine`] that was killed before it could be handed over: the
+    /// caller's parent must reap it through `pidfd` (the caller cannot; it is a sibling).
+    Lost {
+        pidfd: OwnedFd,
+        error: SpawnError,
+    },
 }
 
 /// What the caller of [`clone_sandbox`] holds of the new process.
@@ -202,18 +210,24 @@ fn clone_sandbox(shape: Shape, parent: Parent) -> Result<Side, SpawnError> {
     drop(me);
     if let (Some(m), Some((r, w))) = (shape.id_map, sync) {
         drop(r);
-        let written = write_maps(pid, m);
-        if let Err(source) = written {
-            // Closing `w` without a byte makes the child exit; kill it all the same (it may
-            // not be ours to reap), then reap it if it is.
+        let released = write_maps(pid, m).map_err(kernel("write the sandbox's uid/gid maps")).and_then(|()| {
+            process::write_raw(w.as_fd(), b"1").map_err(kernel("release the sandbox after writing its maps"))
+        });
+        if let Err(error) = released {
+            // Closing `w` without a byte makes the child exit; kill it all the same (a stem
+            // killed from outside before its maps were written is one way to get here). Its
+            // parent reaps it: this process now, or the supervisor, given the pidfd, for a
+            // stem; otherwise it would stay a zombie the supervisor knows nothing of.
             drop(w);
             let _ = process::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-            if parent == Parent::Me {
-                let _ = process::wait_pidfd(pidfd.as_fd(), false);
-            }
-            return Err(SpawnError::Kernel { what: "write the sandbox's uid/gid maps", source });
+            return match parent {
+                Parent::Me => {
+                    let _ = process::wait_pidfd(pidfd.as_fd(), false);
+                    Err(error)
+                }
+                Parent::Mine => Ok(Side::Lost { pidfd, error }),
+            };
         }
-        process::write_raw(w.as_fd(), b"1").map_err(kernel("release the sandbox after writing its maps"))?;
     }
     Ok(Side::Parent(Cloning { pid, pidfd, report: report_r, reaper }))
 }
@@ -275,15 +289,24 @@ pub struct StemParts {
 
 /// Clones a stem of `shape` as a sibling of the caller; in it, `take` turns the request into
 /// what to run. The caller sends the parts to its parent and closes its copies.
-pub fn grow(shape: Shape, take: Take) -> Result<StemParts, SpawnError> {
-    let (mine, theirs) = cmsg::seqpacket_pair().map_err(kernel("create a stem's assignment socket"))?;
-    match clone_sandbox(shape, Parent::Mine)? {
+pub fn grow(shape: Shape, take: Take) -> Result<StemParts, GrowError> {
+    let failed = |error| GrowError { error, unreaped: None };
+    let (mine, theirs) = cmsg::seqpacket_pair().map_err(kernel("create a stem's assignment socket")).map_err(failed)?;
+    match clone_sandbox(shape, Parent::Mine).map_err(failed)? {
         Side::Child(c) => {
             drop(mine);
             wait_for_assignment(c, shape, theirs, take)
         }
         Side::Parent(p) => Ok(StemParts { pid: p.pid, pidfd: p.pidfd, report: p.report, assign: mine }),
+        Side::Lost { pidfd, error } => Err(GrowError { error, unreaped: Some(pidfd) }),
     }
+}
+
+/// Why [`grow`] made no stem. `unreaped` is the pidfd of a child it cloned and killed: the
+/// caller's parent, whose child it is, must reap it.
+pub struct GrowError {
+    pub error: SpawnError,
+    pub unreaped: Option<OwnedFd>,
 }
 
 impl Stem {

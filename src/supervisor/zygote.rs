@@ -85,6 +85,11 @@ impl Zygote {
             }
         };
         if let Some(why) = text(&v, "error") {
+            // A stem the zygote cloned and killed before handing it over: ours to reap (it was
+            // killed, so the wait is short), or it would stay a zombie.
+            if let Some(lost) = take_fd(&mut v, "unreaped") {
+                let _ = process::wait_pidfd(lost.as_fd(), false);
+            }
             return Ok(Err(why));
         }
         let parts = (|| {
@@ -155,7 +160,12 @@ fn serve(sock: OwnedFd) -> ! {
                         ("report", Value::Fd(p.report)),
                         ("assign", Value::Fd(p.assign)),
                     ]),
-                    Err(e) => table(vec![("error", Value::Bytes(crate::cli::error_chain(&e).into_bytes()))]),
+                    Err(e) => {
+                        let mut fields = vec![("error", Value::Bytes(crate::cli::error_chain(&e.error).into_bytes()))];
+                        // A clone killed before it was handed over is the supervisor's child.
+                        fields.extend(e.unreaped.map(|fd| ("unreaped", Value::Fd(fd))));
+                        table(fields)
+                    }
                 }
             }
         };
