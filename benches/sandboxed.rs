@@ -15,8 +15,9 @@
 //!   rounds alternating, the median round of each. Each raw loop runs in a fresh process
 //!   started from this executable, the way luacell's loop runs in a fresh `luacell`: run by
 //!   the bench process right after it had waited on `luacell`, the first loop was 10-30 %
-//!   faster than in a settled process, whichever loop came first. Unpinned (how actors run; the targets apply
-//!   there): round trips at least 0.8x raw, one-way at least 400 k messages/s. Then everything
+//!   faster than in a settled process, whichever loop came first. Unpinned (how actors run;
+//!   the targets apply there): round trips at least 0.8x raw, one-way at least 400 k
+//!   messages/s; the spread of the unpinned rounds is printed too. Then everything
 //!   pinned to CPU 0 (luacell with all its processes), where no wakeup crosses CPUs and the
 //!   ratio shows the CPU cost per message. The round trips are also set against the same raw
 //!   loop with both sides waiting as an event loop does (`epoll_wait`, `recvmsg` until
