@@ -14,7 +14,8 @@
 //!   inside_gid, outside_gid, by_parent}`;
 //! - zygote → supervisor: `{pid=N, pidfd=FD, report=FD, assign=FD}` (the stem's pid, a pidfd of
 //!   it, the read end of its report pipe, the supervisor's end of its assignment socket) or
-//!   `{error=TEXT}`.
+//!   `{error=TEXT}`, with `unreaped=FD` (a pidfd) when a stem was cloned and then killed before
+//!   it could be handed over: it is the supervisor's child, so the supervisor reaps it.
 //!
 //! The zygote dies with the supervisor (parent-death signal, and end of stream on its socket).
 
